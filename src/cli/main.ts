@@ -1,0 +1,69 @@
+// The omnistock command line: serve (all roles or one), migrate, rebuild/verify.
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../db/open-database.js';
+import { rebuildPositions } from '../ledger/rebuild.js';
+import { startService, type Role } from '../service/service.js';
+import { progressBar } from './progress.js';
+
+const program = new Command('omnistock').description('Unified inventory ledger: stock events in, available-to-promise out');
+
+program
+  .command('serve')
+  .description('run the service (HTTP API and reconciler by default)')
+  .addOption(new Option('--role <role>', 'which part to run').choices(['all', 'api', 'reconciler']).default('all'))
+  .action(async (o: { role: 'all' | Role }) => {
+    const config = loadConfig();
+    const roles: Role[] = o.role === 'all' ? ['api', 'reconciler'] : [o.role];
+    const service = await startService({ config, roles });
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      service.logger.info({ signal }, 'shutting down');
+      service.stop().then(() => process.exit(0), (err: unknown) => {
+        service.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const config = loadConfig();
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    await db.close();
+    process.stdout.write('migrations applied\n');
+  });
+
+program
+  .command('rebuild')
+  .description('recompute every position from the ledger')
+  .option('--verify', 'change nothing; print every difference and exit 1 if there is one')
+  .action(async (o: { verify?: boolean }) => {
+    const config = loadConfig();
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const bar = progressBar(o.verify ? 'verifying positions' : 'rebuilding positions');
+    try {
+      const report = await rebuildPositions(db, { verify: Boolean(o.verify), onProgress: (d, t) => bar.update(d, t) });
+      bar.stop();
+      for (const d of report.differences) {
+        process.stdout.write(`${d.sku}\t${d.locationId}\t${d.field}\tstored=${d.stored}\tledger=${d.folded}\n`);
+      }
+      process.stdout.write(
+        `${report.positions} positions checked, ${report.differences.length} differences` + (o.verify ? '' : `, ${report.repaired} positions repaired`) + '\n',
+      );
+      process.exitCode = o.verify && report.differences.length > 0 ? 1 : 0;
+    } finally {
+      await db.close();
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`omnistock: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,53 @@
+// The event log port: an ordered, durable, partitioned log with consumer groups. Kafka is the
+// production adapter; the embedded adapter keeps the log in the service's own database so a
+// single machine needs nothing else. Consumers keep their positions in the ledger database
+// (see the reconciler), so the log only has to deliver at least once.
+export interface LogRecord {
+  key: string;
+  value: string;
+}
+
+export interface LogMessage {
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string;
+  /** When the log accepted it (epoch ms): the start of the append→applied lag. */
+  appendedAt: number;
+}
+
+export interface LogBatch {
+  topic: string;
+  partition: number;
+  messages: LogMessage[];
+  /** Offset of the next message the log will have on this partition (for lag). */
+  highWatermark: number;
+}
+
+export interface BatchContext {
+  /** Keep group membership alive during long work (no-op for the embedded log). */
+  heartbeat(): Promise<void>;
+  /** False once this consumer lost the partition (rebalance) or is stopping. */
+  isActive(): boolean;
+}
+
+export interface SubscribeOptions {
+  topic: string;
+  groupId: string;
+  /** Applies one batch. Resolves only once the batch is durably handled; a throw redelivers. */
+  handler: (batch: LogBatch, ctx: BatchContext) => Promise<void>;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+export interface EventLog {
+  readonly kind: 'kafka' | 'embedded';
+  /** Resolves once every record is durable in the log (Kafka acks=all, or committed). */
+  append(topic: string, records: readonly LogRecord[]): Promise<void>;
+  subscribe(opts: SubscribeOptions): Promise<Subscription>;
+  /** For /readyz. */
+  isReachable(): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,47 @@
+// Bearer tokens and scopes (contract §1). Secrets are compared as SHA-256 digests so lookup
+// time does not depend on how much of a guessed secret is right.
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiToken, Scope } from '../config.js';
+import { problem, sendProblem } from './problem.js';
+
+const digest = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export class TokenRegistry {
+  private readonly byDigest = new Map<string, ApiToken>();
+  constructor(tokens: readonly ApiToken[]) {
+    for (const t of tokens) this.byDigest.set(digest(t.secret), t);
+  }
+  lookup(secret: string): ApiToken | undefined {
+    return this.byDigest.get(digest(secret));
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    token?: ApiToken;
+  }
+  interface FastifyContextConfig {
+    /** Scope a /v1 route needs; absent means any valid token will do. */
+    scope?: Scope;
+  }
+}
+
+export function authHook(registry: TokenRegistry) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    // Every /v1 path needs a token, even one that turns out not to exist.
+    if (!req.url.startsWith('/v1/')) return;
+    const config = req.routeOptions.config;
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const token = m?.[1] ? registry.lookup(m[1]) : undefined;
+    if (!token) {
+      reply.header('www-authenticate', 'Bearer');
+      return sendProblem(reply, problem(401, m ? 'unknown bearer token' : 'missing Authorization: Bearer <token>'));
+    }
+    if (config.scope && !token.scopes.includes(config.scope)) {
+      return sendProblem(reply, problem(403, `token "${token.name}" lacks scope ${config.scope}`));
+    }
+    req.token = token;
+  };
+}

@@ -1,0 +1,119 @@
+// Applies ledger rows to positions inside the caller's transaction: the one place where the
+// pure fold meets the database. The reconciler calls it per batch; reservations call it for
+// fulfilment. Steps: dedupe → lock positions in key order → append ledger rows → recount where
+// a newer count landed → write positions.
+import type { Sql } from '../db/database.js';
+import { applyBatch, type PositionState, type SumsAfter } from '../core/fold.js';
+import { positionKey } from '../core/ids.js';
+import { comparePositionKeys, type LedgerRow, type PositionKey } from './ledger-row.js';
+import { lockPositions, writePositions, type PositionWrite } from './position-rows.js';
+
+export interface WriteResult {
+  /** Rows applied now (after dedupe). */
+  applied: LedgerRow[];
+  /** Rows whose id was applied before (or repeated within the batch). */
+  duplicates: number;
+  /** Positions whose figures changed, in key order. */
+  changed: PositionKey[];
+}
+
+/**
+ * Marks ids as processed; returns the ids that were new. Sorted so concurrent writers take the
+ * unique-index locks in the same order.
+ */
+async function claimEventIds(tx: Sql, ids: string[]): Promise<Set<string>> {
+  const sorted = [...ids].sort();
+  const rows = await tx.query<{ event_id: string }>(
+    `INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id
+     ON CONFLICT DO NOTHING RETURNING event_id`,
+    [sorted],
+  );
+  return new Set(rows.map((r) => r.event_id));
+}
+
+async function appendLedgerRows(tx: Sql, rows: readonly LedgerRow[]): Promise<void> {
+  const col = <T>(f: (r: LedgerRow) => T) => rows.map(f);
+  await tx.query(
+    `INSERT INTO ledger_entries (event_id, kind, sku, location_id, occurred_at, count_quantity, on_hand_delta,
+        unavailable_delta, missing_delta, reserved_delta, source, reason, reservation_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int8[], $7::int8[],
+        $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[], $13::text[])`,
+    [
+      col((r) => r.entryId),
+      col((r) => r.kind),
+      col((r) => r.sku),
+      col((r) => r.locationId),
+      col((r) => new Date(r.occurredAt).toISOString()),
+      col((r) => r.countQuantity),
+      col((r) => r.onHandDelta),
+      col((r) => r.unavailableDelta),
+      col((r) => r.missingDelta),
+      col((r) => r.reservedDelta),
+      col((r) => r.source),
+      col((r) => r.reason),
+      col((r) => r.reservationId),
+    ],
+  );
+}
+
+/** Sums of count-sensitive deltas strictly after each position's new count time. */
+async function sumsAfterCounts(tx: Sql, recounts: ReadonlyArray<PositionKey & { at: number }>): Promise<Map<string, SumsAfter>> {
+  const rows = await tx.query<{ sku: string; location_id: string; on_hand: number; missing: number }>(
+    `SELECT k.sku, k.location_id, coalesce(sum(l.on_hand_delta), 0)::int8 AS on_hand, coalesce(sum(l.missing_delta), 0)::int8 AS missing
+       FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(sku, location_id, at)
+       LEFT JOIN ledger_entries l ON l.sku = k.sku AND l.location_id = k.location_id AND l.occurred_at > k.at
+      GROUP BY k.sku, k.location_id`,
+    [recounts.map((r) => r.sku), recounts.map((r) => r.locationId), recounts.map((r) => new Date(r.at).toISOString())],
+  );
+  return new Map(rows.map((r) => [positionKey(r.sku, r.location_id), { onHandDelta: r.on_hand, missingDelta: r.missing }]));
+}
+
+export interface WriteOptions {
+  /** Claim ids in processed_events and skip those seen before (stock events). */
+  dedupe: boolean;
+}
+
+export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: WriteOptions): Promise<WriteResult> {
+  // Within the batch the first occurrence of an id wins (log order).
+  const firstById = new Map<string, LedgerRow>();
+  for (const r of rows) if (!firstById.has(r.entryId)) firstById.set(r.entryId, r);
+  let fresh = [...firstById.values()];
+  if (opts.dedupe && fresh.length > 0) {
+    const claimed = await claimEventIds(tx, fresh.map((r) => r.entryId));
+    fresh = fresh.filter((r) => claimed.has(r.entryId));
+  }
+  const duplicates = rows.length - fresh.length;
+  if (fresh.length === 0) return { applied: [], duplicates, changed: [] };
+
+  const byKey = new Map<string, { key: PositionKey; rows: LedgerRow[] }>();
+  for (const r of fresh) {
+    const k = positionKey(r.sku, r.locationId);
+    let g = byKey.get(k);
+    if (!g) byKey.set(k, (g = { key: { sku: r.sku, locationId: r.locationId }, rows: [] }));
+    g.rows.push(r);
+  }
+  const keys = [...byKey.values()].map((g) => g.key).sort(comparePositionKeys);
+  const states = await lockPositions(tx, keys);
+  await appendLedgerRows(tx, fresh);
+
+  const writes: PositionWrite[] = [];
+  const recounts: Array<PositionKey & { at: number; finish: (s: SumsAfter) => PositionState }> = [];
+  for (const key of keys) {
+    const k = positionKey(key.sku, key.locationId);
+    const state = states.get(k);
+    const group = byKey.get(k);
+    if (!state || !group) throw new Error(`position ${key.sku}@${key.locationId} was not locked`);
+    const outcome = applyBatch(state, group.rows);
+    if (outcome.kind === 'incremental') writes.push({ ...key, state: outcome.next });
+    else recounts.push({ ...key, at: outcome.count.at, finish: outcome.next });
+  }
+  if (recounts.length > 0) {
+    const sums = await sumsAfterCounts(tx, recounts);
+    for (const r of recounts) {
+      const s = sums.get(positionKey(r.sku, r.locationId)) ?? { onHandDelta: 0, missingDelta: 0 };
+      writes.push({ sku: r.sku, locationId: r.locationId, state: r.finish(s) });
+    }
+  }
+  await writePositions(tx, writes);
+  return { applied: fresh, duplicates, changed: keys };
+}

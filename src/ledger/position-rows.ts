@@ -1,0 +1,105 @@
+// Reading and writing `positions` rows in bulk, always in (sku, location) order so that any
+// two writers lock shared rows in the same order and can never deadlock.
+import type { Sql } from '../db/database.js';
+import type { PositionState } from '../core/fold.js';
+import { positionKey } from '../core/ids.js';
+import type { PositionKey } from './ledger-row.js';
+
+interface PositionDbRow {
+  sku: string;
+  location_id: string;
+  on_hand: number;
+  unavailable: number;
+  missing: number;
+  reserved: number;
+  count_at_ms: number | null;
+  count_event_id: string | null;
+  count_quantity: number | null;
+}
+
+const SELECT_COLUMNS = `sku, location_id, on_hand, unavailable, missing, reserved,
+  (extract(epoch from count_at) * 1000)::float8 AS count_at_ms, count_event_id, count_quantity`;
+
+function toState(r: PositionDbRow): PositionState {
+  return {
+    onHand: r.on_hand,
+    unavailable: r.unavailable,
+    missing: r.missing,
+    reserved: r.reserved,
+    countAt: r.count_at_ms === null ? null : Math.round(r.count_at_ms),
+    countEntryId: r.count_event_id,
+    countQuantity: r.count_quantity,
+  };
+}
+
+/**
+ * Locks the positions of `keys` (sorted, distinct) and returns their state, creating missing
+ * rows. Existing rows are locked first, in key order; new rows are inserted after, in key
+ * order: a lock order every writer shares.
+ */
+export async function lockPositions(tx: Sql, keys: readonly PositionKey[]): Promise<Map<string, PositionState>> {
+  const skus = keys.map((k) => k.sku);
+  const locs = keys.map((k) => k.locationId);
+  const found = await tx.query<PositionDbRow>(
+    `SELECT ${SELECT_COLUMNS} FROM positions
+      WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+      ORDER BY sku, location_id FOR UPDATE`,
+    [skus, locs],
+  );
+  const states = new Map<string, PositionState>();
+  for (const r of found) states.set(positionKey(r.sku, r.location_id), toState(r));
+  const missing = keys.filter((k) => !states.has(positionKey(k.sku, k.locationId)));
+  if (missing.length > 0) {
+    await tx.query(
+      `INSERT INTO positions (sku, location_id)
+       SELECT s, l FROM unnest($1::text[], $2::text[]) AS k(s, l) ORDER BY s, l
+       ON CONFLICT DO NOTHING`,
+      [missing.map((k) => k.sku), missing.map((k) => k.locationId)],
+    );
+    // Rows another writer created meanwhile were skipped above; lock and read them all now.
+    const created = await tx.query<PositionDbRow>(
+      `SELECT ${SELECT_COLUMNS} FROM positions
+        WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+        ORDER BY sku, location_id FOR UPDATE`,
+      [missing.map((k) => k.sku), missing.map((k) => k.locationId)],
+    );
+    for (const r of created) states.set(positionKey(r.sku, r.location_id), toState(r));
+  }
+  return states;
+}
+
+export interface PositionWrite extends PositionKey {
+  state: PositionState;
+}
+
+/**
+ * Writes folded states back. `oversold` is recomputed from the new figures: only the ledger
+ * folding in what already happened may record reservations beyond stock (see the CHECK).
+ */
+export async function writePositions(tx: Sql, writes: readonly PositionWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  const col = <T>(f: (w: PositionWrite) => T) => writes.map(f);
+  await tx.query(
+    `UPDATE positions p SET
+        on_hand = v.on_hand, unavailable = v.unavailable, missing = v.missing, reserved = v.reserved,
+        count_at = v.count_at, count_event_id = v.count_event_id, count_quantity = v.count_quantity,
+        count_requested_at = CASE WHEN v.count_at IS NOT NULL AND p.count_requested_at IS NOT NULL
+                                   AND v.count_at >= p.count_requested_at THEN NULL ELSE p.count_requested_at END,
+        oversold = v.reserved > v.on_hand - v.unavailable - v.missing,
+        version = p.version + 1, updated_at = now()
+       FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::timestamptz[], $8::text[], $9::int8[])
+         AS v(sku, location_id, on_hand, unavailable, missing, reserved, count_at, count_event_id, count_quantity)
+      WHERE p.sku = v.sku AND p.location_id = v.location_id`,
+    [
+      col((w) => w.sku),
+      col((w) => w.locationId),
+      col((w) => w.state.onHand),
+      col((w) => w.state.unavailable),
+      col((w) => w.state.missing),
+      col((w) => w.state.reserved),
+      col((w) => (w.state.countAt === null ? null : new Date(w.state.countAt).toISOString())),
+      col((w) => w.state.countEntryId),
+      col((w) => w.state.countQuantity),
+    ],
+  );
+}

@@ -1,0 +1,26 @@
+// Prometheus metrics (prom-client). One registry per service instance so tests can run
+// several instances in one process.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    eventsApplied: new Counter({ name: 'omnistock_events_applied_total', help: 'Stock events applied to the ledger', registers: [registry] }),
+    eventsDuplicate: new Counter({ name: 'omnistock_events_duplicate_total', help: 'Stock events skipped as already applied', registers: [registry] }),
+    deadLetters: new Counter({ name: 'omnistock_dead_letters_total', help: 'Log messages quarantined in dead_letters', labelNames: ['reason'], registers: [registry] }),
+    batchDuration: new Histogram({
+      name: 'omnistock_reconciler_batch_seconds', help: 'Time to apply one reconciler batch (one transaction)',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+    }),
+    batchSize: new Histogram({ name: 'omnistock_reconciler_batch_events', help: 'Messages per reconciler batch', buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000], registers: [registry] }),
+    applyLag: new Histogram({
+      name: 'omnistock_apply_lag_seconds', help: 'From append to the log until applied to the ledger',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry],
+    }),
+    consumerLag: new Gauge({ name: 'omnistock_consumer_lag_messages', help: 'Messages in the log not yet applied', labelNames: ['topic', 'partition'], registers: [registry] }),
+    httpRequests: new Counter({ name: 'omnistock_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [registry] }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

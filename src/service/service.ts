@@ -1,0 +1,95 @@
+// Wires the adapters around the core for one process: database, event log, reconciler and
+// HTTP API. `roles` decides which parts run, so one binary serves the single-machine default
+// (everything) and the scaled-out production layout (api and reconciler apart).
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { SCOPES, type ApiToken, type Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import { openDatabase } from '../db/open-database.js';
+import type { EventLog } from '../eventlog/event-log.js';
+import { buildApp, type RouteRegistrar } from '../http/app.js';
+import { EventIngest } from '../ingest/ingest-events.js';
+import type { PositionKey } from '../ledger/ledger-row.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createMetrics, type Metrics } from '../metrics.js';
+import { Reconciler } from '../reconciler/reconciler.js';
+import { createEventLog } from './event-log-factory.js';
+
+export type Role = 'api' | 'reconciler';
+
+export interface ServiceOptions {
+  config: Config;
+  roles: readonly Role[];
+  logger?: Logger;
+  /** Where the generated dev token is announced (stdout by default). */
+  announce?: (line: string) => void;
+}
+
+export interface RunningService {
+  config: Config;
+  db: Database;
+  log: EventLog;
+  metrics: Metrics;
+  logger: Logger;
+  app: FastifyInstance | null;
+  reconciler: Reconciler | null;
+  /** The base URL when the API role runs. */
+  url: string | null;
+  tokens: ApiToken[];
+  /** In-process listeners of ledger changes (routing index, publishers). */
+  onPositionsChanged(listener: (keys: PositionKey[]) => void): void;
+  stop(): Promise<void>;
+}
+
+export function devToken(): ApiToken {
+  return { name: 'dev', secret: `dev_${randomBytes(18).toString('base64url')}`, scopes: [...SCOPES] };
+}
+
+export async function startService(opts: ServiceOptions): Promise<RunningService> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const log = createEventLog(config, db, logger);
+  const listeners: Array<(keys: PositionKey[]) => void> = [];
+  let started = false;
+
+  let reconciler: Reconciler | null = null;
+  if (opts.roles.includes('reconciler')) {
+    reconciler = new Reconciler({
+      db, log, metrics, logger: logger.child({ component: 'reconciler' }),
+      eventsTopic: config.kafkaEventsTopic, atpTopic: config.kafkaAtpTopic, groupId: config.consumerGroup,
+      onChanged: (keys) => listeners.forEach((l) => l(keys)),
+    });
+    await reconciler.start();
+  }
+
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  let tokens: ApiToken[] = config.apiTokens ?? [];
+  if (opts.roles.includes('api')) {
+    if (!config.apiTokens) {
+      const t = devToken();
+      tokens = [t];
+      (opts.announce ?? ((l) => process.stdout.write(`${l}\n`)))(`API_TOKENS unset: dev token with every scope: ${t.secret}`);
+    }
+    const ingest = new EventIngest(db, log, config.kafkaEventsTopic);
+    const extra: RouteRegistrar[] = [];
+    app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, tokens, extra);
+    url = await app.listen({ port: config.port, host: config.host });
+  }
+  started = true;
+  logger.info({ roles: opts.roles, database: db.kind, eventLog: log.kind, url }, 'omnistock started');
+
+  return {
+    config, db, log, metrics, logger, app, reconciler, url, tokens,
+    onPositionsChanged: (l) => listeners.push(l),
+    async stop() {
+      started = false;
+      await app?.close();
+      await reconciler?.stop();
+      await log.close();
+      await db.close();
+    },
+  };
+}
