@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { applyBatch, EMPTY_POSITION, foldEntries, sumsAfter, type PositionState } from './fold.js';
+import type { LedgerEntry } from './ledger-entry.js';
+import { entryFromEvent } from './ledger-entry.js';
+
+const T = (hhmm: string) => Date.parse(`2026-11-23T${hhmm}:00Z`);
+const base = { sku: 'A-1', locationId: 'ams-01', countQuantity: null, onHandDelta: 0, unavailableDelta: 0, missingDelta: 0, reservedDelta: 0 };
+const count = (id: string, at: number, q: number): LedgerEntry => ({ ...base, entryId: id, kind: 'stock.counted', occurredAt: at, countQuantity: q });
+const move = (id: string, at: number, d: number): LedgerEntry => ({ ...base, entryId: id, kind: 'stock.adjusted', occurredAt: at, onHandDelta: d });
+
+/** Applies entries in arrival order, batch by batch, exactly as the reconciler does. */
+function applyIncrementally(batches: LedgerEntry[][]): PositionState {
+  let state = EMPTY_POSITION;
+  const stored: LedgerEntry[] = [];
+  const seen = new Set<string>();
+  for (const batch of batches) {
+    const fresh: LedgerEntry[] = [];
+    for (const e of batch) if (!seen.has(e.entryId)) { seen.add(e.entryId); fresh.push(e); }
+    if (fresh.length === 0) continue;
+    stored.push(...fresh);
+    const out = applyBatch(state, fresh);
+    state = out.kind === 'incremental' ? out.next : out.next(sumsAfter(stored, out.count.at));
+  }
+  return state;
+}
+
+/** Independent reference: replay in time order; at equal times movements first, then counts by id. */
+function referenceInOrder(entries: LedgerEntry[]): Pick<PositionState, 'onHand' | 'unavailable' | 'missing' | 'reserved'> {
+  const sorted = [...entries].sort((a, b) => a.occurredAt - b.occurredAt
+    || Number(a.countQuantity !== null) - Number(b.countQuantity !== null)
+    || (a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0));
+  let onHand = 0, unavailable = 0, missing = 0, reserved = 0;
+  for (const e of sorted) {
+    if (e.countQuantity !== null) { onHand = e.countQuantity; missing = 0; }
+    onHand += e.onHandDelta;
+    missing += e.missingDelta;
+    unavailable += e.unavailableDelta;
+    reserved += e.reservedDelta;
+  }
+  return { onHand, unavailable, missing, reserved };
+}
+
+describe('contract §6 examples', () => {
+  it('a sale before the count that arrives after it leaves on hand at the count', () => {
+    expect(applyIncrementally([[count('c', T('10:00'), 10)], [move('s', T('09:59'), -1)]]).onHand).toBe(10);
+  });
+  it('a sale after the count that arrived before it applies on top of it', () => {
+    expect(applyIncrementally([[move('s', T('10:01'), -1)], [count('c', T('10:00'), 10)]]).onHand).toBe(9);
+  });
+  it('a movement at exactly the count time is inside the count', () => {
+    expect(applyIncrementally([[count('c', T('10:00'), 10)], [move('s', T('10:00'), -3)]]).onHand).toBe(10);
+  });
+  it('an older count is kept but does not change on hand', () => {
+    const s = applyIncrementally([[count('new', T('10:00'), 10)], [count('old', T('09:00'), 50)]]);
+    expect(s.onHand).toBe(10);
+    expect(s.countEntryId).toBe('new');
+  });
+  it('deltas commute and on hand may go negative', () => {
+    const a = applyIncrementally([[move('a', T('09:00'), 2)], [move('b', T('08:00'), -5)]]);
+    const b = applyIncrementally([[move('b', T('08:00'), -5), move('a', T('09:00'), 2)]]);
+    expect(a.onHand).toBe(-3);
+    expect(b).toEqual(a);
+  });
+  it('duplicates change nothing', () => {
+    const once = applyIncrementally([[move('a', T('09:00'), 2)]]);
+    expect(applyIncrementally([[move('a', T('09:00'), 2), move('a', T('09:00'), 2)], [move('a', T('09:00'), 2)]])).toEqual(once);
+  });
+  it('a newer count absorbs not-found units; unavailable flags survive counts', () => {
+    const notFound: LedgerEntry = { ...base, entryId: 'nf', kind: 'store.not_found', occurredAt: T('09:00'), missingDelta: 2 };
+    const damaged: LedgerEntry = { ...base, entryId: 'dmg', kind: 'stock.unavailable', occurredAt: T('09:00'), unavailableDelta: 1 };
+    const before = applyIncrementally([[move('r', T('08:00'), 5), notFound, damaged]]);
+    expect(before).toMatchObject({ onHand: 5, missing: 2, unavailable: 1 });
+    expect(applyIncrementally([[move('r', T('08:00'), 5), notFound, damaged], [count('c', T('10:00'), 3)]])).toMatchObject({ onHand: 3, missing: 0, unavailable: 1 });
+  });
+  it('maps the §3 event effects', () => {
+    const common = { eventId: 'x', sku: 'A-1', locationId: 'l', occurredAt: '2026-11-23T10:00:00+01:00', source: 's' };
+    expect(entryFromEvent({ ...common, type: 'stock.returned', quantity: 2, sellable: false })).toMatchObject({ onHandDelta: 2, unavailableDelta: 2 });
+    expect(entryFromEvent({ ...common, type: 'stock.sold', quantity: 2 })).toMatchObject({ onHandDelta: -2, occurredAt: T('09:00') });
+    expect(entryFromEvent({ ...common, type: 'stock.unavailable', quantity: -1, reason: 'fixed' })).toMatchObject({ unavailableDelta: -1, onHandDelta: 0 });
+  });
+});
+
+// Few distinct times so ties between counts and movements are common.
+const entryArb = fc.record({
+  id: fc.integer({ min: 0, max: 40 }),
+  at: fc.integer({ min: 0, max: 8 }),
+  kind: fc.constantFrom('count', 'move', 'unavailable', 'missing', 'reserve'),
+  q: fc.integer({ min: -20, max: 20 }),
+});
+const toEntry = (r: { id: number; at: number; kind: string; q: number }): LedgerEntry => {
+  const id = `e${r.id}`;
+  const at = T('09:00') + r.at * 60_000;
+  switch (r.kind) {
+    case 'count': return count(id, at, Math.abs(r.q));
+    case 'unavailable': return { ...base, entryId: id, kind: 'stock.unavailable', occurredAt: at, unavailableDelta: r.q };
+    case 'missing': return { ...base, entryId: id, kind: 'store.not_found', occurredAt: at, missingDelta: Math.abs(r.q) };
+    case 'reserve': return { ...base, entryId: id, kind: 'reservation.held', occurredAt: at, reservedDelta: Math.abs(r.q) };
+    default: return move(id, at, r.q || 1);
+  }
+};
+
+describe('fold property: any delivery order, any duplicates, any batching', () => {
+  it('matches the in-order reference fold', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(entryArb, { selector: (r) => r.id, maxLength: 30 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 30 }),
+        fc.integer(),
+        (records, dupPicks, batchSizes, seed) => {
+          const history = records.map(toEntry);
+          // Delivery: a shuffle of the history plus redelivered copies.
+          const delivery = [...history, ...dupPicks.filter(() => history.length > 0).map((i) => history[i % history.length]!)];
+          let s = seed;
+          for (let i = delivery.length - 1; i > 0; i--) {
+            s = (s * 1103515245 + 12345) & 0x7fffffff;
+            const j = s % (i + 1);
+            [delivery[i], delivery[j]] = [delivery[j]!, delivery[i]!];
+          }
+          const batches: LedgerEntry[][] = [];
+          for (let i = 0, b = 0; i < delivery.length; b++) {
+            const size = batchSizes[b % batchSizes.length]!;
+            batches.push(delivery.slice(i, i + size));
+            i += size;
+          }
+          const incremental = applyIncrementally(batches);
+          const reference = referenceInOrder(history);
+          expect(pick(incremental)).toEqual(reference);
+          expect(pick(foldEntries(history))).toEqual(reference);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+function pick(s: PositionState) {
+  return { onHand: s.onHand, unavailable: s.unavailable, missing: s.missing, reserved: s.reserved };
+}
