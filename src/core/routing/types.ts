@@ -88,6 +88,7 @@ export type ExplainReason =
   | 'excluded' //             listed in excludeLocationIds (e.g. the store rejected the lines)
   | 'inactive'
   | 'not a ship location' //  store without shipFromStore
+  | 'not a pickup location' // pickup plans: location without pickup
   | 'capacity used up' //     daily capacity reached
   | 'no stock' //             no ATP for any line of the order
   // dropped by the choice rules of §7
