@@ -69,6 +69,9 @@ export class KafkaEventLog implements EventLog {
       allowAutoTopicCreation: true,
     });
     this.consumers.add(consumer);
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.opts.logger.info({ groupId: opts.groupId, memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'partitions assigned');
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
     await consumer.run({

@@ -1,0 +1,26 @@
+// A reconciler process for the spine benchmark: the real Reconciler on Kafka and PostgreSQL,
+// reporting each committed batch (count and append→applied lag) to the parent over IPC.
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/open-database.js';
+import { KafkaEventLog } from '../src/eventlog/kafka-event-log.js';
+import { createLogger } from '../src/logger.js';
+import { createMetrics } from '../src/metrics.js';
+import { Reconciler } from '../src/reconciler/reconciler.js';
+
+const config = loadConfig();
+const logger = createLogger('warn');
+const db = await openDatabase({ databaseUrl: config.databaseUrl });
+const log = new KafkaEventLog({ brokers: config.kafkaBrokers ?? [], logger });
+const reconciler = new Reconciler({
+  db, log, logger, metrics: createMetrics(),
+  eventsTopic: config.kafkaEventsTopic, atpTopic: config.kafkaAtpTopic, groupId: config.consumerGroup,
+  onCommitted: (batch, outcome) => {
+    const now = Date.now();
+    process.send?.({ applied: outcome.applied, at: now, lags: batch.messages.map((m) => now - m.appendedAt) });
+  },
+});
+await reconciler.start();
+process.send?.({ ready: true });
+process.on('message', (m: { stop?: boolean }) => {
+  if (m.stop) void reconciler.stop().then(() => log.close()).then(() => db.close()).then(() => process.exit(0));
+});
