@@ -14,6 +14,9 @@ import { createLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { Reconciler } from '../reconciler/reconciler.js';
 import { createEventLog } from './event-log-factory.js';
+import { ReservationService } from '../reservations/reservation-service.js';
+import { startExpiryJob } from '../reservations/expiry-job.js';
+import { reservationRoutes } from '../http/routes/reservations.js';
 
 export type Role = 'api' | 'reconciler';
 
@@ -64,6 +67,11 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     await reconciler.start();
   }
 
+  // Reservations change `reserved`: the same in-process listeners hear of it. The expiry job
+  // runs in every process (safe with several: see expiry-job.ts).
+  const reservations = new ReservationService({ db, onChanged: (keys) => listeners.forEach((l) => l(keys)) });
+  const expiry = startExpiryJob(reservations, { logger: logger.child({ component: 'reservation-expiry' }) });
+
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   let tokens: ApiToken[] = config.apiTokens ?? [];
@@ -74,7 +82,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       (opts.announce ?? ((l) => process.stdout.write(`${l}\n`)))(`API_TOKENS unset: dev token with every scope: ${t.secret}`);
     }
     const ingest = new EventIngest(db, log, config.kafkaEventsTopic);
-    const extra: RouteRegistrar[] = [];
+    const extra: RouteRegistrar[] = [reservationRoutes(reservations)];
     app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, tokens, extra);
     url = await app.listen({ port: config.port, host: config.host });
   }
@@ -87,6 +95,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     async stop() {
       started = false;
       await app?.close();
+      await expiry.stop();
       await reconciler?.stop();
       await log.close();
       await db.close();
