@@ -2,10 +2,12 @@
 //
 // Transactions and lock order (shared with the reconciler and routing):
 //   reservations row → positions rows in (sku, location_id) order → location_capacity_usage.
-// - Hold: insert the reservation and its lines first (a new, private row; an idempotent retry
-//   with the same id waits here on the unique index, holding nothing else), then take the
-//   units with one conditional UPDATE right before COMMIT, so position rows stay locked for
-//   one statement plus the commit.
+// - Hold: one statement, `SELECT omnistock_hold(...)` (SQL function, migration 0001), which is
+//   its own transaction: insert the reservation and its lines first (a new, private row; an
+//   idempotent retry with the same id waits there on the unique index, holding nothing else),
+//   then one conditional UPDATE per position, in (sku, location_id) order, each followed by its
+//   ledger entry; the commit follows inside the server, so position rows stay locked for the
+//   updates plus the commit and never across a client round trip.
 // - Transitions: one conditional `UPDATE reservations SET status … WHERE status IN (…)`; only
 //   the actor whose update matched touches lines and positions, so two racing actors can never
 //   both release (or release what the other committed).
@@ -21,7 +23,7 @@ import {
 import type { LedgerRow, PositionKey } from '../ledger/ledger-row.js';
 import { writeLedger } from '../ledger/ledger-writer.js';
 import { ReservationConflict, ReservationInvalid, ReservationNotFound, ReservationShortage } from './errors.js';
-import { currentAtp, holdPositions, holdPositionsNaive, releasePositions, type ReservedLine } from './reserved-positions.js';
+import { currentAtp, holdPositionsNaive, releasePositions, type ReservedLine } from './reserved-positions.js';
 
 export interface ReservationServiceOptions {
   db: Database;
@@ -51,8 +53,21 @@ interface LineRow {
 
 /** Rolls a hold back; not an error anyone sees. */
 class HoldMissed extends Error {
-  constructor(readonly taken: PositionKey[]) {
+  constructor(readonly missed: PositionKey) {
     super('hold missed');
+  }
+}
+
+/** The position a hold missed: from the naive path, or omnistock_hold's SQLSTATE OS409. */
+function missedPosition(err: unknown): PositionKey | null {
+  if (err instanceof HoldMissed) return err.missed;
+  const e = err as { code?: string; detail?: string } | null;
+  if (e?.code !== 'OS409') return null;
+  try {
+    const d = JSON.parse(e.detail ?? '{}') as { sku?: string; locationId?: string };
+    return { sku: d.sku ?? '', locationId: d.locationId ?? '' };
+  } catch {
+    return { sku: '', locationId: '' };
   }
 }
 
@@ -78,33 +93,22 @@ export class ReservationService {
     const lines: ReservedLine[] = sortedByPosition(merged).map((l) => ({
       reservationId: id, lineNo: l.lineNo, sku: l.sku, locationId: l.locationId, quantity: l.quantity,
     }));
-    const take = this.o.holdStrategy === 'naive' ? holdPositionsNaive : holdPositions;
+    const cols = [merged.map((l) => l.lineNo), merged.map((l) => l.sku), merged.map((l) => l.locationId), merged.map((l) => l.quantity)];
     let outcome: 'held' | 'exists';
     try {
-      outcome = await this.retrying(() =>
-        this.o.db.transaction(async (tx) => {
-          const inserted = await tx.query(
-            `WITH r AS (
-               INSERT INTO reservations (id, channel, order_ref, status, request_fingerprint, ttl_seconds, expires_at, created_at, updated_at)
-               VALUES ($1, $2, $3, 'held', $4, $5, $6, $7, $7)
-               ON CONFLICT (id) DO NOTHING RETURNING id)
-             INSERT INTO reservation_lines (reservation_id, line_no, sku, location_id, quantity, state, created_at, updated_at)
-             SELECT r.id, v.line_no, v.sku, v.location_id, v.quantity, 'held', $7, $7
-               FROM r, unnest($8::int4[], $9::text[], $10::text[], $11::int8[]) AS v(line_no, sku, location_id, quantity)
-             RETURNING line_no`,
-            [
-              id, req.channel, req.orderRef ?? null, fingerprint, req.ttlSeconds, expiresAt, nowIso,
-              merged.map((l) => l.lineNo), merged.map((l) => l.sku), merged.map((l) => l.locationId), merged.map((l) => l.quantity),
-            ],
-          );
-          if (inserted.length === 0) return 'exists' as const;
-          const taken = await take(tx, lines, nowIso, req.channel);
-          if (taken.length < lines.length) throw new HoldMissed(taken);
-          return 'held' as const;
-        }),
-      );
+      outcome = await this.retrying(async () => {
+        if (this.o.holdStrategy === 'naive') return this.holdNaive(id, req, fingerprint, expiresAt, nowIso, lines);
+        // One statement, its own transaction: the commit follows the last position update
+        // inside the server, with no client round trip while position rows are locked.
+        const rows = await this.o.db.query<{ outcome: 'held' | 'exists' }>(
+          `SELECT omnistock_hold($1, $2, $3, $4, $5, $6, $7, $8::int4[], $9::text[], $10::text[], $11::int8[]) AS outcome`,
+          [id, req.channel, req.orderRef ?? null, fingerprint, req.ttlSeconds, expiresAt, nowIso, ...cols],
+        );
+        return rows[0]?.outcome ?? 'held';
+      });
     } catch (err) {
-      if (err instanceof HoldMissed) throw await this.shortageError(merged, err.taken);
+      const missed = missedPosition(err);
+      if (missed) throw await this.shortageError(merged, missed);
       throw err;
     }
 
@@ -242,21 +246,43 @@ export class ReservationService {
     }
   }
 
-  /** The 409 body: current ATP of every line that could not be held; 400 for unknown locations. */
-  private async shortageError(merged: ReturnType<typeof mergeLines>, taken: readonly PositionKey[]): Promise<Error> {
-    const takenKeys = new Set(taken.map((k) => `${k.sku}\u0000${k.locationId}`));
-    const missed = merged.filter((l) => !takenKeys.has(`${l.sku}\u0000${l.locationId}`));
-    const atp = new Map((await currentAtp(this.o.db, missed)).map((a) => [`${a.sku}\u0000${a.locationId}`, a.available]));
-    const unknown = missed.filter((l) => atp.get(`${l.sku}\u0000${l.locationId}`) === null);
+  /** The benchmark's comparison design: SELECT … FOR UPDATE per line, check in JS, UPDATE. */
+  private holdNaive(id: string, req: HoldRequest, fingerprint: string, expiresAt: string, nowIso: string, lines: readonly ReservedLine[]): Promise<'held' | 'exists'> {
+    return this.o.db.transaction(async (tx) => {
+      const inserted = await tx.query(
+        `INSERT INTO reservations (id, channel, order_ref, status, request_fingerprint, ttl_seconds, expires_at, created_at, updated_at)
+         VALUES ($1, $2, $3, 'held', $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [id, req.channel, req.orderRef ?? null, fingerprint, req.ttlSeconds, expiresAt, nowIso],
+      );
+      if (inserted.length === 0) return 'exists' as const;
+      await tx.query(
+        `INSERT INTO reservation_lines (reservation_id, line_no, sku, location_id, quantity, state, created_at, updated_at)
+         SELECT $1, v.line_no, v.sku, v.location_id, v.quantity, 'held', $2, $2
+           FROM unnest($3::int4[], $4::text[], $5::text[], $6::int8[]) AS v(line_no, sku, location_id, quantity)`,
+        [id, nowIso, lines.map((l) => l.lineNo), lines.map((l) => l.sku), lines.map((l) => l.locationId), lines.map((l) => l.quantity)],
+      );
+      const missed = await holdPositionsNaive(tx, lines, nowIso, req.channel);
+      if (missed) throw new HoldMissed(missed);
+      return 'held' as const;
+    });
+  }
+
+  /**
+   * The 409 body: every line whose current ATP is below its quantity (the missed one at least),
+   * with that ATP; a 400 naming the field instead when a line names an unknown location.
+   */
+  private async shortageError(merged: ReturnType<typeof mergeLines>, missed: PositionKey): Promise<Error> {
+    const atp = new Map((await currentAtp(this.o.db, merged)).map((a) => [`${a.sku}\u0000${a.locationId}`, a.available]));
+    const available = (l: PositionKey) => atp.get(`${l.sku}\u0000${l.locationId}`);
+    const unknown = merged.filter((l) => available(l) === null);
     if (unknown.length > 0) {
       return new ReservationInvalid(
         unknown.flatMap((l) => l.requestIndexes.map((i) => ({ field: `body.lines.${i}.locationId`, message: `unknown location "${l.locationId}"` }))),
       );
     }
     this.stats.shortages += 1;
-    const shortages: Shortage[] = missed.map((l) => ({
-      sku: l.sku, locationId: l.locationId, requested: l.quantity, available: atp.get(`${l.sku}\u0000${l.locationId}`) ?? 0,
-    }));
+    const short = merged.filter((l) => (available(l) ?? 0) < l.quantity || (l.sku === missed.sku && l.locationId === missed.locationId));
+    const shortages: Shortage[] = short.map((l) => ({ sku: l.sku, locationId: l.locationId, requested: l.quantity, available: available(l) ?? 0 }));
     return new ReservationShortage(shortages);
   }
 

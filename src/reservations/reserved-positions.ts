@@ -2,13 +2,15 @@
 // to the ledger under the same row lock (so ledger id order per position = lock order).
 //
 // No oversell is enforced by PostgreSQL itself:
-//  - a hold is one conditional UPDATE per position (`... WHERE atp >= q`), re-evaluated by
+//  - a hold is one conditional UPDATE per position (`... WHERE atp >= q`, in the SQL functions
+//    omnistock_hold / omnistock_hold_positions of migration 0001), re-evaluated by
 //    PostgreSQL against the newest row version when it waited for a concurrent writer, so
 //    "check availability" and "take the units" are one atomic step;
 //  - the positions CHECK (`oversold OR reserved <= on_hand - unavailable - missing`) refuses any
 //    write that would hold more than is there; a hold also sets `oversold = false`, so the
 //    CHECK applies to it in full;
-//  - several positions are locked in (sku, location_id) order first, the order every writer
+//  - several positions are locked in the database's (sku, location_id) order (ORDER BY in SQL,
+//    never a JavaScript sort, so collations cannot disagree), the order every writer
 //    (reconciler, rebuild, fulfilment) uses, so no deadlock is possible.
 import type { Sql } from '../db/database.js';
 import type { PositionKey } from '../ledger/ledger-row.js';
@@ -31,30 +33,20 @@ export async function lockPositionsInOrder(tx: Sql, keys: readonly PositionKey[]
 
 /**
  * Adds each line's quantity to `reserved` where ATP covers it (active location, safety stock
- * kept back), and appends a `reservation.held` ledger entry per line taken. Lines must be one
- * per position. Returns the positions taken: fewer than asked means a shortage, and the caller
- * must roll back.
+ * kept back), with a `reservation.held` ledger entry per line, inside the caller's transaction
+ * (the SQL function `omnistock_hold_positions`, migration 0001: one conditional UPDATE per
+ * position in the database's (sku, location_id) order). Returns the first position ATP did not
+ * cover, or null when every line was taken; on a miss the caller must roll back.
  */
-export async function holdPositions(tx: Sql, lines: readonly ReservedLine[], occurredAt: string, source: string): Promise<PositionKey[]> {
+export async function holdPositions(tx: Sql, lines: readonly ReservedLine[], occurredAt: string, source: string): Promise<PositionKey | null> {
   const first = lines[0];
-  if (!first) return [];
-  await lockPositionsInOrder(tx, lines);
-  const rows = await tx.query<{ sku: string; location_id: string }>(
-    `WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int4[]) AS v(sku, location_id, qty, line_no)),
-     u AS (
-       UPDATE positions p
-          SET reserved = p.reserved + v.qty, oversold = false, version = p.version + 1, updated_at = now()
-         FROM v, locations l
-        WHERE p.sku = v.sku AND p.location_id = v.location_id AND l.id = p.location_id AND l.active
-          AND p.on_hand - p.reserved - p.unavailable - p.missing - l.safety_stock >= v.qty
-       RETURNING p.sku, p.location_id, v.qty, v.line_no)
-     INSERT INTO ledger_entries (event_id, kind, sku, location_id, occurred_at, reserved_delta, source, reservation_id)
-     SELECT 'res:' || $5::text || ':held:' || u.line_no, 'reservation.held', u.sku, u.location_id, $6::timestamptz, u.qty, $7::text, $5::text
-       FROM u
-     RETURNING sku, location_id`,
-    [lines.map((l) => l.sku), lines.map((l) => l.locationId), lines.map((l) => l.quantity), lines.map((l) => l.lineNo), first.reservationId, occurredAt, source],
+  if (!first) return null;
+  const rows = await tx.query<{ missed: string[] | null }>(
+    'SELECT omnistock_hold_positions($1, $2, $3, $4::int4[], $5::text[], $6::text[], $7::int8[]) AS missed',
+    [first.reservationId, source, occurredAt, lines.map((l) => l.lineNo), lines.map((l) => l.sku), lines.map((l) => l.locationId), lines.map((l) => l.quantity)],
   );
-  return rows.map((r) => ({ sku: r.sku, locationId: r.location_id }));
+  const missed = rows[0]?.missed;
+  return missed ? { sku: missed[0] ?? '', locationId: missed[1] ?? '' } : null;
 }
 
 /**
@@ -62,8 +54,7 @@ export async function holdPositions(tx: Sql, lines: readonly ReservedLine[], occ
  * SELECT … FOR UPDATE, check in JavaScript, then UPDATE. Correct (the lock is held across the
  * check) but the row stays locked for several round trips per line.
  */
-export async function holdPositionsNaive(tx: Sql, lines: readonly ReservedLine[], occurredAt: string, source: string): Promise<PositionKey[]> {
-  const taken: PositionKey[] = [];
+export async function holdPositionsNaive(tx: Sql, lines: readonly ReservedLine[], occurredAt: string, source: string): Promise<PositionKey | null> {
   for (const l of lines) {
     const rows = await tx.query<{ atp: number }>(
       `SELECT CASE WHEN l.active THEN p.on_hand - p.reserved - p.unavailable - p.missing - l.safety_stock ELSE 0 END AS atp
@@ -72,7 +63,7 @@ export async function holdPositionsNaive(tx: Sql, lines: readonly ReservedLine[]
       [l.sku, l.locationId],
     );
     const atp = rows[0]?.atp;
-    if (atp === undefined || atp < l.quantity) return taken;
+    if (atp === undefined || atp < l.quantity) return { sku: l.sku, locationId: l.locationId };
     await tx.query('UPDATE positions SET reserved = reserved + $3, oversold = false, version = version + 1, updated_at = now() WHERE sku = $1 AND location_id = $2', [
       l.sku, l.locationId, l.quantity,
     ]);
@@ -81,9 +72,8 @@ export async function holdPositionsNaive(tx: Sql, lines: readonly ReservedLine[]
        VALUES ($1, 'reservation.held', $2, $3, $4, $5, $6, $7)`,
       [`res:${l.reservationId}:held:${l.lineNo}`, l.sku, l.locationId, occurredAt, l.quantity, source, l.reservationId],
     );
-    taken.push({ sku: l.sku, locationId: l.locationId });
   }
-  return taken;
+  return null;
 }
 
 /**
