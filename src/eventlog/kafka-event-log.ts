@@ -60,55 +60,98 @@ export class KafkaEventLog implements EventLog {
   }
 
   async subscribe(opts: SubscribeOptions): Promise<Subscription> {
+    await this.ensureTopic(opts.topic);
+    let stopped = false;
+    let current: Consumer | null = null;
+    const start = async (): Promise<void> => {
+      const consumer = this.createConsumer(opts);
+      current = consumer;
+      this.consumers.add(consumer);
+      // kafkajs restarts itself after retriable failures only. After any other crash the
+      // member would sit dead while the process looks healthy, so start a fresh one.
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (e.payload.restart || stopped) return;
+        this.opts.logger.error({ err: e.payload.error, groupId: opts.groupId }, 'consumer crashed; starting a new one');
+        this.consumers.delete(consumer);
+        void consumer.disconnect().catch(() => {}).then(() => new Promise((r) => setTimeout(r, 1_000))).then(() => {
+          if (!stopped) return start();
+        }).catch((err: unknown) => this.opts.logger.error({ err }, 'consumer restart failed'));
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
+      await consumer.run({
+        // Offsets are resolved only after the handler's transaction committed; kafkajs commits
+        // resolved offsets periodically. The handler's own stored offset stays authoritative.
+        autoCommit: true,
+        autoCommitInterval: 1_000,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 2,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+          if (batch.messages.length === 0) return;
+          await opts.handler(
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              highWatermark: Number(batch.highWatermark),
+              messages: batch.messages.map((m) => ({
+                partition: batch.partition,
+                offset: Number(m.offset),
+                key: m.key?.toString('utf8') ?? null,
+                value: m.value?.toString('utf8') ?? '',
+                appendedAt: Number(m.timestamp),
+              })),
+            },
+            { heartbeat, isActive: () => isRunning() && !isStale() },
+          );
+          const last = batch.messages[batch.messages.length - 1];
+          if (last) resolveOffset(last.offset);
+          await heartbeat();
+        },
+      });
+    };
+    await start();
+    return {
+      stop: async () => {
+        stopped = true;
+        const c = current as Consumer | null;
+        if (c) {
+          this.consumers.delete(c);
+          await c.disconnect();
+        }
+      },
+    };
+  }
+
+  private createConsumer(opts: SubscribeOptions): Consumer {
     const consumer = this.kafka.consumer({
       groupId: opts.groupId,
-      sessionTimeout: 30_000,
+      // Short enough that a crashed member's partitions move within seconds.
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 20_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: true,
     });
-    this.consumers.add(consumer);
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.opts.logger.info({ groupId: opts.groupId, memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'partitions assigned');
     });
-    await consumer.connect();
-    await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 2,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset, commitOffsetsIfNecessary }) => {
-        if (batch.messages.length === 0) return;
-        await opts.handler(
-          {
-            topic: batch.topic,
-            partition: batch.partition,
-            highWatermark: Number(batch.highWatermark),
-            messages: batch.messages.map((m) => ({
-              partition: batch.partition,
-              offset: Number(m.offset),
-              key: m.key?.toString('utf8') ?? null,
-              value: m.value?.toString('utf8') ?? '',
-              appendedAt: Number(m.timestamp),
-            })),
-          },
-          { heartbeat, isActive: () => isRunning() && !isStale() },
-        );
-        const last = batch.messages[batch.messages.length - 1];
-        if (last) resolveOffset(last.offset);
-        await commitOffsetsIfNecessary({
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(last?.offset ?? 0) + 1) }] }],
-        });
-        await heartbeat();
-      },
-    });
-    return {
-      stop: async () => {
-        this.consumers.delete(consumer);
-        await consumer.disconnect();
-      },
-    };
+    return consumer;
+  }
+
+  /**
+   * Production creates topics up front (docker-compose's kafka-init). Where the broker
+   * auto-creates them instead, a metadata request creates the topic before any member joins:
+   * members syncing on a topic that appears mid-rebalance were seen to crash.
+   */
+  private async ensureTopic(topic: string): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.fetchTopicMetadata({ topics: [topic] });
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
   }
 
   async isReachable(): Promise<boolean> {

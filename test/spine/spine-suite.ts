@@ -242,7 +242,7 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
         expect(a.output()).toMatch(/batch applied/);
         expect(b.output()).toMatch(/batch applied/);
         await Promise.all([a.kill('SIGTERM'), b.kill('SIGTERM')]);
-      });
+      }, 180_000);
     }
 
     it('survives SIGKILL mid-stream: after restart the ledger equals the reference fold', async () => {
@@ -297,7 +297,7 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
         await expectLedgerEquals(db, [...events, marker as StockEvent]);
         await db.close();
       }
-    });
+    }, 180_000);
 
     it('rebuild --verify finds no difference, and finds and repairs a tampered position', async () => {
       const run = async (args: string[]) => {
@@ -317,6 +317,6 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       const fixed = await run(['rebuild']);
       expect(fixed.out).toMatch(/1 differences, 1 positions repaired/);
       expect((await run(['rebuild', '--verify'])).code).toBe(0);
-    });
+    }, 120_000);
   });
 }
