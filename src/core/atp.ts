@@ -15,5 +15,5 @@ export function atp(p: AtpInputs): number {
 
 /** Reservations beyond what is physically there: a POS sold stock the ledger had promised. */
 export function isOversold(p: Pick<AtpInputs, 'onHand' | 'reserved' | 'unavailable'>): boolean {
-  return p.reserved > p.onHand - p.unavailable;
+  return p.reserved > 0 && p.reserved > p.onHand - p.unavailable;
 }

@@ -85,7 +85,7 @@ export async function writePositions(tx: Sql, writes: readonly PositionWrite[]):
         count_at = v.count_at, count_event_id = v.count_event_id, count_quantity = v.count_quantity,
         count_requested_at = CASE WHEN v.count_at IS NOT NULL AND p.count_requested_at IS NOT NULL
                                    AND v.count_at >= p.count_requested_at THEN NULL ELSE p.count_requested_at END,
-        oversold = v.reserved > v.on_hand - v.unavailable - v.missing,
+        oversold = v.reserved > 0 AND v.reserved > v.on_hand - v.unavailable - v.missing,
         version = p.version + 1, updated_at = now()
        FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::timestamptz[], $8::text[], $9::int8[])
          AS v(sku, location_id, on_hand, unavailable, missing, reserved, count_at, count_event_id, count_quantity)

@@ -50,8 +50,9 @@ export const positions = pgTable(
     check('positions_reserved_nonnegative', sql`${t.reserved} >= 0`),
     // The database itself refuses a reservation beyond what is physically available. Only the
     // reconciler, folding in sales that already happened, may record an oversold position, and
-    // it must say so in the same row.
-    check('positions_reserved_within_stock', sql`${t.oversold} OR ${t.reserved} <= ${t.onHand} - ${t.unavailable} - ${t.missing}`),
+    // it must say so in the same row. With nothing reserved there is nothing to oversell: on hand
+    // itself may go negative (§6).
+    check('positions_reserved_within_stock', sql`${t.oversold} OR ${t.reserved} = 0 OR ${t.reserved} <= ${t.onHand} - ${t.unavailable} - ${t.missing}`),
   ],
 );
 

@@ -1,0 +1,2 @@
+ALTER TABLE "positions" DROP CONSTRAINT "positions_reserved_within_stock";--> statement-breakpoint
+ALTER TABLE "positions" ADD CONSTRAINT "positions_reserved_within_stock" CHECK ("positions"."oversold" OR "positions"."reserved" = 0 OR "positions"."reserved" <= "positions"."on_hand" - "positions"."unavailable" - "positions"."missing");
