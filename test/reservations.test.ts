@@ -16,6 +16,7 @@ import { createMetrics } from '../src/metrics.js';
 import { loadConfig, SCOPES } from '../src/config.js';
 import { ReservationService } from '../src/reservations/reservation-service.js';
 import { ReservationConflict, ReservationNotFound, ReservationShortage } from '../src/reservations/errors.js';
+import { holdPositions, releasePositions } from '../src/reservations/reserved-positions.js';
 import { createPgTestDatabase } from './support/databases.js';
 
 type Kind = 'pg' | 'pglite';
@@ -322,6 +323,26 @@ function defineSuite(kind: Kind): void {
       for (const id of committed) await service.release(id);
       expect((await rebuildPositions(db, { verify: true })).differences).toEqual([]);
       expect(a.stats.retries + b.stats.retries + service.stats.retries).toBe(0);
+    });
+
+    it('holdPositions (for callers with their own transaction, e.g. routing) reports the first miss and changes nothing on rollback', async () => {
+      await applyStock(db, [movement('P-1', 'utr-02', 3), movement('P-2', 'utr-02', 1)]);
+      const lines = [
+        { reservationId: 'tx-1', lineNo: 1, sku: 'P-1', locationId: 'utr-02', quantity: 2 },
+        { reservationId: 'tx-1', lineNo: 2, sku: 'P-2', locationId: 'utr-02', quantity: 2 },
+      ];
+      const missed = await db.transaction(async (tx) => {
+        const m = await holdPositions(tx, lines, new Date().toISOString(), 'routing');
+        if (m) throw Object.assign(new Error('rollback'), { missed: m });
+        return null;
+      }).catch((err: { missed?: unknown }) => err.missed);
+      expect(missed).toEqual({ sku: 'P-2', locationId: 'utr-02' });
+      expect(await position(db, 'P-1', 'utr-02')).toMatchObject({ reserved: 0 });
+      const ok = await db.transaction((tx) => holdPositions(tx, [lines[0]!], new Date().toISOString(), 'routing'));
+      expect(ok).toBeNull();
+      expect(await position(db, 'P-1', 'utr-02')).toMatchObject({ reserved: 2 });
+      await db.transaction((tx) => releasePositions(tx, [lines[0]!], new Date().toISOString(), 'routing'));
+      expect(await position(db, 'P-1', 'utr-02')).toMatchObject({ reserved: 0 });
     });
 
     it('the CHECK constraint refuses reserved beyond stock written directly', async () => {
