@@ -14,6 +14,7 @@
 // to report the pruning speed-up on identical inputs.
 // Progress bars (cli-progress) only when stdout is a TTY.
 
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
 import { AtpIndex } from '../src/core/routing/atp-index.js';
@@ -38,12 +39,17 @@ export interface RoutingBenchResult {
   orders: number;
   linesPerOrder: number;
   indexBuildMs: number;
+  /** JS heap growth of the index (objects, row arrays under 64 bytes). */
   heapUsedMb: number;
+  /** Typed-array backing stores of the index outside the JS heap. */
+  arrayBuffersMb: number;
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
   meanMs: number;
+  /** Process CPU time per plan (user + system); robust to other processes sharing the cores. */
+  cpuMsPerPlan: number;
   plansPerSec: number;
   feasibleShare: number;
   avgShipments: number;
@@ -52,6 +58,8 @@ export interface RoutingBenchResult {
   avgCandidates: number;
   baseline: { sample: number; prunedMs: number; unprunedMs: number; speedup: number; identical: boolean } | null;
   targets: { p50Ms: number; p99Ms: number; plansPerSec: number; met: boolean };
+  /** 1-minute load average when the run ended: latency tails grow when the cores are shared. */
+  loadAvg1m: number;
 }
 
 /** mulberry32: small, fast, deterministic. */
@@ -215,7 +223,8 @@ export async function benchRoutingPlan(opts: RoutingBenchOptions = {}): Promise<
   const rand = rng(seed);
 
   const net = makeNetwork(nLoc, rand);
-  const heap0 = process.memoryUsage().heapUsed;
+  (globalThis as { gc?: () => void }).gc?.();
+  const mem0 = process.memoryUsage();
   const t0 = performance.now();
   const index = new AtpIndex();
   for (const l of net.locations) index.upsertLocation(l);
@@ -228,7 +237,9 @@ export async function benchRoutingPlan(opts: RoutingBenchOptions = {}): Promise<
   const indexBuildMs = performance.now() - t0;
   pb.stop();
   (globalThis as { gc?: () => void }).gc?.();
-  const heapUsedMb = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
+  const mem1 = process.memoryUsage();
+  const heapUsedMb = (mem1.heapUsed - mem0.heapUsed) / 2 ** 20;
+  const arrayBuffersMb = (mem1.arrayBuffers - mem0.arrayBuffers) / 2 ** 20;
 
   const orders = makeOrders(nOrders, nSku, net, rand);
   const warm = makeOrders(Math.min(500, nOrders), nSku, net, rng(seed + 1));
@@ -240,6 +251,7 @@ export async function benchRoutingPlan(opts: RoutingBenchOptions = {}): Promise<
   let heuristic = 0;
   const histogram: Record<string, number> = {};
   const pp = progress('plans', nOrders);
+  const cpu0 = process.cpuUsage();
   const tStart = performance.now();
   for (let i = 0; i < nOrders; i++) {
     const a = performance.now();
@@ -255,6 +267,7 @@ export async function benchRoutingPlan(opts: RoutingBenchOptions = {}): Promise<
     pp.tick();
   }
   const totalMs = performance.now() - tStart;
+  const cpu = process.cpuUsage(cpu0);
   pp.stop();
   const sorted = Float64Array.from(lat).sort();
 
@@ -309,11 +322,13 @@ export async function benchRoutingPlan(opts: RoutingBenchOptions = {}): Promise<
     linesPerOrder: 5,
     indexBuildMs: round(indexBuildMs, 1),
     heapUsedMb: round(heapUsedMb, 1),
+    arrayBuffersMb: round(arrayBuffersMb, 1),
     p50Ms: round(p50Ms),
     p90Ms: round(percentile(sorted, 0.9)),
     p99Ms: round(p99Ms),
     maxMs: round(sorted[sorted.length - 1] ?? 0),
     meanMs: round(totalMs / nOrders),
+    cpuMsPerPlan: round((cpu.user + cpu.system) / 1000 / nOrders),
     plansPerSec: Math.round(plansPerSec),
     feasibleShare: round(feasible / nOrders),
     avgShipments: round(feasible === 0 ? 0 : shipmentsSum / feasible),
@@ -322,6 +337,7 @@ export async function benchRoutingPlan(opts: RoutingBenchOptions = {}): Promise<
     avgCandidates: round(candSum / candSample, 1),
     baseline,
     targets: { p50Ms: 2, p99Ms: 10, plansPerSec: 1000, met: p50Ms <= 2 && p99Ms <= 10 && plansPerSec >= 1000 },
+    loadAvg1m: round(loadavg()[0] ?? 0, 2),
   };
 }
 

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { atp } from '../atp.js';
 import { AtpIndex } from './atp-index.js';
 import { haversineKm, coordinateError, isValidPoint } from './geo.js';
 import { buildIndex, loc, pos } from './test-helpers.js';
@@ -111,5 +113,57 @@ describe('AtpIndex', () => {
     expect(() => index.upsertLocation(loc('bad id'))).toThrow(/id/);
     expect(() => index.upsertLocation(loc('a', { lat: 100 }))).toThrow(/lat/);
     expect(() => index.upsertLocation(loc('a', { dailyCapacity: -1 }))).toThrow(/dailyCapacity/);
+  });
+});
+
+describe('AtpIndex vs a naive model', () => {
+  it('random updates over many locations agree with core atp()', () => {
+    const locIds = Array.from({ length: 60 }, (_, i) => `L${i}`);
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('pos' as const),
+        sku: fc.constantFrom('A', 'B', 'C'),
+        loc: fc.constantFrom(...locIds),
+        onHand: fc.integer({ min: -3, max: 20 }),
+        reserved: fc.integer({ min: 0, max: 5 }),
+        unavailable: fc.integer({ min: 0, max: 5 }),
+      }),
+      fc.record({
+        kind: fc.constant('loc' as const),
+        loc: fc.constantFrom(...locIds),
+        safetyStock: fc.integer({ min: 0, max: 3 }),
+        active: fc.boolean(),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+        const index = new AtpIndex();
+        const posModel = new Map<string, { onHand: number; reserved: number; unavailable: number }>();
+        const locModel = new Map<string, { safetyStock: number; active: boolean }>();
+        for (const o of ops) {
+          if (o.kind === 'pos') {
+            index.upsertPosition({ sku: o.sku, locationId: o.loc, onHand: o.onHand, reserved: o.reserved, unavailable: o.unavailable });
+            posModel.set(`${o.sku}|${o.loc}`, o);
+          } else {
+            index.upsertLocation(loc(o.loc, { safetyStock: o.safetyStock, active: o.active }));
+            locModel.set(o.loc, o);
+          }
+        }
+        for (const sku of ['A', 'B', 'C']) {
+          let network = 0;
+          for (const id of locIds) {
+            const p = posModel.get(`${sku}|${id}`);
+            const l = locModel.get(id);
+            const want = p === undefined || l === undefined ? 0 : atp({ ...p, ...l });
+            expect(index.atp(sku, id)).toBe(want);
+            network += want;
+          }
+          expect(index.networkAtp(sku)).toBe(network);
+          expect(index.locationsWithStock(sku).length).toBe(locIds.filter((id) => index.atp(sku, id) > 0).length);
+        }
+        expect(index.stats().positions).toBe(posModel.size);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -20,7 +20,8 @@
 //   - candidates = only locations holding ATP for some line; early exit on network shortfall;
 //   - dominance: a location is dropped when another one, more than 1 mm nearer, fully covers
 //     every line the first one holds — any plan using the first is beaten by swapping it for
-//     the second (or dropping it); computed per line mask with a superset-min, O(n·L + L·2^L);
+//     the second (or dropping it); computed per line mask with a superset-min, O(n·L + L·2^L)
+//     (orders of more than 12 distinct SKUs: a scan of the distinct masks; above 31: skipped);
 //   - only the survivors are sorted and searched (typically tens out of hundreds);
 //   - branching on the uncovered line with the fewest holders (every covering plan contains a
 //     holder of it), holders tried nearest first, each tried holder banned from its later
@@ -89,8 +90,10 @@ export const EXACT_MAX_SHIPMENTS = 3;
 const EPS = 1e-7;
 /** Dominance by distance alone needs this margin so that float sums keep the order. */
 const DOMINANCE_MARGIN_KM = 1e-6;
-/** Dominance uses line bitmasks; above this many distinct lines it is skipped. */
-const DOMINANCE_MAX_LINES = 12;
+/** Dominance uses 32-bit line masks; above this many distinct lines it is skipped. */
+const DOMINANCE_MAX_LINES = 31;
+/** Up to this many lines, dominance uses a superset-min table over all 2^L masks. */
+const DOMINANCE_SOS_MAX_LINES = 12;
 
 export function mergeLines(lines: readonly OrderLine[]): OrderLine[] {
   if (!Array.isArray(lines)) throw new RangeError('lines must be an array');
@@ -361,8 +364,7 @@ function sortedCtx(index: AtpIndex, raw: Raw, pick: Int32Array | null): Ctx {
 function dominanceSurvivors(raw: Raw): Int32Array | null {
   const { L, n, cov, q, dist } = raw;
   if (L > DOMINANCE_MAX_LINES) return null;
-  const M = 1 << L;
-  const minD = new Float64Array(M).fill(Infinity);
+  const full = new Int32Array(n);
   const touch = new Int32Array(n);
   for (let c = 0; c < n; c++) {
     let f = 0;
@@ -373,15 +375,47 @@ function dominanceSurvivors(raw: Raw): Int32Array | null {
       if (v >= q[l]!) f |= 1 << l;
     }
     touch[c] = t;
-    if (f !== 0 && dist[c]! < minD[f]!) minD[f] = dist[c]!;
-  }
-  for (let b = 0; b < L; b++) {
-    const bit = 1 << b;
-    for (let m = 0; m < M; m++) if ((m & bit) === 0 && minD[m | bit]! < minD[m]!) minD[m] = minD[m | bit]!;
+    full[c] = f;
   }
   const keep = new Int32Array(n);
   let k = 0;
-  for (let c = 0; c < n; c++) if (!(minD[touch[c]!]! + DOMINANCE_MARGIN_KM < dist[c]!)) keep[k++] = c;
+  if (L <= DOMINANCE_SOS_MAX_LINES) {
+    // nearest full coverer per mask, then superset-min over masks: O(L · 2^L)
+    const M = 1 << L;
+    const minD = new Float64Array(M).fill(Infinity);
+    for (let c = 0; c < n; c++) {
+      const f = full[c]!;
+      if (f !== 0 && dist[c]! < minD[f]!) minD[f] = dist[c]!;
+    }
+    for (let b = 0; b < L; b++) {
+      const bit = 1 << b;
+      for (let m = 0; m < M; m++) if ((m & bit) === 0 && minD[m | bit]! < minD[m]!) minD[m] = minD[m | bit]!;
+    }
+    for (let c = 0; c < n; c++) if (!(minD[touch[c]!]! + DOMINANCE_MARGIN_KM < dist[c]!)) keep[k++] = c;
+  } else {
+    // many lines: the distinct full masks with their nearest distance, scanned per candidate
+    const nearest = new Map<number, number>();
+    for (let c = 0; c < n; c++) {
+      const f = full[c]!;
+      if (f === 0) continue;
+      const d = nearest.get(f);
+      if (d === undefined || dist[c]! < d) nearest.set(f, dist[c]!);
+    }
+    const masks = Int32Array.from(nearest.keys());
+    const md = Float64Array.from(nearest.values());
+    for (let c = 0; c < n; c++) {
+      const t = touch[c]!;
+      const limit = dist[c]! - DOMINANCE_MARGIN_KM;
+      let dominated = false;
+      for (let i = 0; i < masks.length; i++) {
+        if (md[i]! < limit && (masks[i]! & t) === t) {
+          dominated = true;
+          break;
+        }
+      }
+      if (!dominated) keep[k++] = c;
+    }
+  }
   return keep.subarray(0, k);
 }
 
