@@ -214,3 +214,36 @@ describe('planShip vs brute force (≤ 12 locations, ≤ 4 lines)', () => {
   run('ties', networkArb(scarceStock, true, fc.constantFrom(GRID[1]!, GRID[2]!)), orderArb(3), 300, { exact: 80, heuristic: 5 });
   run('scarce stock', networkArb(scarceStock, true), orderArb(5), 500, { exact: 50, heuristic: 8 });
 });
+
+// Orders with more than 12 distinct SKUs take the other dominance path (mask list).
+const MANY_SKUS = Array.from({ length: 16 }, (_, i) => `S${i}`);
+const manyNetworkArb: fc.Arbitrary<Network> = fc
+  .integer({ min: 3, max: 9 })
+  .chain((n) => fc.shuffledSubarray(ID_POOL, { minLength: n, maxLength: n }))
+  .chain((ids) =>
+    fc.record({
+      locations: fc.tuple(...ids.map((id) => locationArb(id, true, point))),
+      positions: fc
+        .tuple(
+          ...ids.flatMap((id) =>
+            MANY_SKUS.map((sku) =>
+              fc.option(
+                fc.integer({ min: 1, max: 3 }).map((onHand) => ({ sku, locationId: id, onHand, reserved: 0, unavailable: 0 })),
+                { freq: 3 },
+              ),
+            ),
+          ),
+        )
+        .map((ps) => ps.filter((p): p is NonNullable<typeof p> => p !== null)),
+    }),
+  );
+const manyOrderArb: fc.Arbitrary<Order> = fc.record({
+  lines: fc
+    .shuffledSubarray(MANY_SKUS, { minLength: 13, maxLength: 16 })
+    .chain((skus) => fc.tuple(...skus.map((sku) => fc.integer({ min: 1, max: 2 }).map((quantity) => ({ sku, quantity }))))),
+  destination: point,
+});
+
+describe('planShip vs brute force (13–16 distinct SKUs)', () => {
+  run('many lines', manyNetworkArb, manyOrderArb, 200, { exact: 20 });
+});
