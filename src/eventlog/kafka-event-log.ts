@@ -85,7 +85,8 @@ export class KafkaEventLog implements EventLog {
         autoCommit: true,
         autoCommitInterval: 1_000,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 2,
+        // Many partitions in flight so the reconciler can group-commit their batches.
+        partitionsConsumedConcurrently: 16,
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           if (batch.messages.length === 0) return;
           await opts.handler(

@@ -28,6 +28,10 @@ export interface ReconcilerOptions {
   onCommitted?: (batch: LogBatch, outcome: BatchOutcome) => void;
 }
 
+/** Two transactions at once keep both cores busy; more would only queue on row locks. */
+const MAX_TRANSACTIONS_IN_FLIGHT = 2;
+const MAX_EVENTS_PER_TRANSACTION = 20_000;
+
 interface DeadLetter {
   partition: number;
   offset: number;
@@ -62,13 +66,25 @@ export class Reconciler {
     this.subscription = null;
   }
 
-  private async handle(batch: LogBatch, ctx: { heartbeat(): Promise<void>; isActive(): boolean }): Promise<void> {
-    const started = performance.now();
+  /**
+   * Group commit: partitions deliver batches concurrently; whatever arrives while a
+   * transaction runs is applied together in the next one. Bigger transactions, fewer commits.
+   */
+  private readonly queue: Array<{ batch: LogBatch; started: number; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private inFlight = 0;
+
+  private handle(batch: LogBatch, ctx: { heartbeat(): Promise<void>; isActive(): boolean }): Promise<void> {
+    return this.withRetry(batch, ctx);
+  }
+
+  private async withRetry(batch: LogBatch, ctx: { heartbeat(): Promise<void>; isActive(): boolean }): Promise<void> {
     let attempt = 0;
     for (;;) {
       try {
-        const outcome = await this.applyBatch(batch);
-        this.afterCommit(batch, outcome, started);
+        await new Promise<void>((resolve, reject) => {
+          this.queue.push({ batch, started: performance.now(), resolve, reject });
+          this.drain();
+        });
         return;
       } catch (err) {
         attempt += 1;
@@ -80,48 +96,97 @@ export class Reconciler {
     }
   }
 
+  private drain(): void {
+    while (this.inFlight < MAX_TRANSACTIONS_IN_FLIGHT && this.queue.length > 0) {
+      const group: typeof this.queue = [];
+      let events = 0;
+      while (this.queue.length > 0 && (group.length === 0 || events + this.queue[0]!.batch.messages.length <= MAX_EVENTS_PER_TRANSACTION)) {
+        const next = this.queue.shift()!;
+        events += next.batch.messages.length;
+        group.push(next);
+      }
+      this.inFlight += 1;
+      this.applyBatches(group.map((g) => g.batch)).then(
+        (outcomes) => {
+          group.forEach((g, i) => this.afterCommit(g.batch, outcomes[i]!, g.started));
+          group.forEach((g) => g.resolve());
+        },
+        (err: unknown) => group.forEach((g) => g.reject(err)),
+      ).finally(() => {
+        this.inFlight -= 1;
+        this.drain();
+      });
+    }
+  }
+
   /** One batch, one transaction. Exposed for tests and the benchmark. */
   async applyBatch(batch: LogBatch): Promise<BatchOutcome> {
-    const { db, groupId } = this.o;
-    const outcome = await db.transaction(async (tx) => {
-      const next = await lockOffset(tx, groupId, batch.topic, batch.partition);
-      const messages = batch.messages.filter((m) => m.offset >= next);
-      if (messages.length === 0) return { applied: 0, duplicates: 0, deadLettered: 0, changed: [] };
+    return (await this.applyBatches([batch]))[0]!;
+  }
 
-      const dead: DeadLetter[] = [];
-      const parsed: Array<{ row: LedgerRow; m: (typeof messages)[number] }> = [];
-      for (const m of messages) {
-        let json: unknown;
-        try {
-          json = JSON.parse(m.value);
-        } catch {
-          dead.push({ ...m, payload: m.value, reason: 'not JSON' });
-          continue;
-        }
-        const r = parseStockEvent(json);
-        if (!r.ok) dead.push({ ...m, payload: m.value, reason: `invalid event: ${r.error}` });
-        else parsed.push({ row: rowFromEvent(r.event), m });
+  /** Several batches (distinct partitions or consecutive ones), one transaction. */
+  async applyBatches(batches: readonly LogBatch[]): Promise<Array<BatchOutcome & { dead: DeadLetter[] }>> {
+    const { db, groupId } = this.o;
+    return db.transaction(async (tx) => {
+      // Offsets are locked in partition order; a zombie member after a rebalance waits here
+      // and then finds the messages already applied.
+      const order = batches.map((b, i) => ({ b, i })).sort((x, y) => x.b.topic.localeCompare(y.b.topic) || x.b.partition - y.b.partition);
+      const fresh: Array<LogBatch['messages']> = new Array(batches.length);
+      for (const { b, i } of order) {
+        const next = await lockOffset(tx, groupId, b.topic, b.partition);
+        fresh[i] = b.messages.filter((m) => m.offset >= next);
       }
+      const dead: DeadLetter[][] = batches.map(() => []);
+      const parsed: Array<{ row: LedgerRow; m: LogBatch['messages'][number]; i: number }> = [];
+      batches.forEach((_, i) => {
+        for (const m of fresh[i]!) {
+          let json: unknown;
+          try {
+            json = JSON.parse(m.value);
+          } catch {
+            dead[i]!.push({ ...m, payload: m.value, reason: 'not JSON' });
+            continue;
+          }
+          const r = parseStockEvent(json);
+          if (!r.ok) dead[i]!.push({ ...m, payload: m.value, reason: `invalid event: ${r.error}` });
+          else parsed.push({ row: rowFromEvent(r.event), m, i });
+        }
+      });
       const known = await this.locations.filterKnown(tx, parsed.map((p) => p.row.locationId));
       const rows: LedgerRow[] = [];
+      const batchOfRow: number[] = [];
       for (const p of parsed) {
-        if (known.has(p.row.locationId)) rows.push(p.row);
-        else dead.push({ ...p.m, payload: p.m.value, reason: `unknown locationId: ${p.row.locationId}` });
+        if (known.has(p.row.locationId)) {
+          rows.push(p.row);
+          batchOfRow.push(p.i);
+        } else dead[p.i]!.push({ ...p.m, payload: p.m.value, reason: `unknown locationId: ${p.row.locationId}` });
       }
-      if (dead.length > 0) await insertDeadLetters(tx, batch.topic, dead);
+      const allDead = dead.flat();
+      if (allDead.length > 0) await insertDeadLetters(tx, batches, dead);
       const written = await writeLedger(tx, rows, { dedupe: true });
-      const last = messages[messages.length - 1]!;
-      await tx.query(
-        'UPDATE consumer_offsets SET next_offset = $4, updated_at = now() WHERE consumer_group = $1 AND topic = $2 AND partition = $3',
-        [groupId, batch.topic, batch.partition, last.offset + 1],
-      );
+      for (const { b, i } of order) {
+        const last = fresh[i]![fresh[i]!.length - 1];
+        if (!last) continue;
+        await tx.query(
+          'UPDATE consumer_offsets SET next_offset = $4, updated_at = now() WHERE consumer_group = $1 AND topic = $2 AND partition = $3',
+          [groupId, b.topic, b.partition, last.offset + 1],
+        );
+      }
       if (this.o.log instanceof EmbeddedEventLog && written.changed.length > 0) {
         // Embedded: the change announcement commits with the batch (an outbox in the same DB).
         await this.o.log.appendIn(tx, this.o.atpTopic, changeRecords(written.changed));
       }
-      return { applied: written.applied.length, duplicates: written.duplicates, deadLettered: dead.length, changed: written.changed, dead };
+      // Attribute results to the batches they came from (the changes go with the first).
+      const appliedIds = new Set(written.applied.map((r) => r.entryId));
+      const perBatch = batches.map((_, i) => ({ applied: 0, duplicates: 0, deadLettered: dead[i]!.length, changed: [] as PositionKey[], dead: dead[i]! }));
+      rows.forEach((r, k) => {
+        const o = perBatch[batchOfRow[k]!]!;
+        if (appliedIds.delete(r.entryId)) o.applied += 1;
+        else o.duplicates += 1;
+      });
+      if (perBatch[0]) perBatch[0].changed = written.changed;
+      return perBatch;
     });
-    return outcome;
   }
 
   private afterCommit(batch: LogBatch, outcome: BatchOutcome & { dead?: DeadLetter[] }, started: number): void {
@@ -165,10 +230,13 @@ async function lockOffset(tx: Sql, group: string, topic: string, partition: numb
   return rows[0]?.next_offset ?? 0;
 }
 
-async function insertDeadLetters(tx: Sql, topic: string, dead: readonly DeadLetter[]): Promise<void> {
+async function insertDeadLetters(tx: Sql, batches: readonly LogBatch[], deadPerBatch: readonly DeadLetter[][]): Promise<void> {
+  const topics: string[] = [];
+  const dead: DeadLetter[] = [];
+  deadPerBatch.forEach((list, i) => list.forEach((d) => { topics.push(batches[i]!.topic); dead.push(d); }));
   await tx.query(
     `INSERT INTO dead_letters (topic, partition, "offset", key, payload, reason)
-     SELECT $1, * FROM unnest($2::int[], $3::int8[], $4::text[], $5::text[], $6::text[])`,
-    [topic, dead.map((d) => d.partition), dead.map((d) => d.offset), dead.map((d) => d.key), dead.map((d) => d.payload.slice(0, 1_000_000)), dead.map((d) => d.reason)],
+     SELECT * FROM unnest($1::text[], $2::int[], $3::int8[], $4::text[], $5::text[], $6::text[])`,
+    [topics, dead.map((d) => d.partition), dead.map((d) => d.offset), dead.map((d) => d.key), dead.map((d) => d.payload.slice(0, 1_000_000)), dead.map((d) => d.reason)],
   );
 }
