@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { positionKey } from '../../src/core/ids.js';
 import type { StockEvent } from '../../src/core/stock-event.js';
 import { expectedPositions, randomHistory } from '../support/stock-history.js';
-import { spawnService } from '../support/service-process.js';
+import { killAllServices, spawnService } from '../support/service-process.js';
 import { OPS, type Deployment } from './deployments.js';
 
 const LOCATIONS = ['ams-01', 'utr-02', 'wh-1'];
@@ -219,6 +219,7 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       if (!dep.multiProcess) await db.close();
     });
     afterAll(async () => {
+      await killAllServices();
       if (dep.multiProcess) await db.close();
       await dep.cleanup();
     });

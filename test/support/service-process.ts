@@ -14,6 +14,21 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+// Children must not outlive a failed or timed-out test: reap them when the worker exits.
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+/** Kills every child still running (for afterAll hooks). */
+export async function killAllServices(): Promise<void> {
+  await Promise.all([...live].map((c) => new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    c.once('exit', () => resolve());
+    c.kill('SIGKILL');
+  })));
+}
+
 export function spawnService(args: string[], env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: ROOT,
@@ -28,7 +43,11 @@ export function spawnService(args: string[], env: Record<string, string>): Servi
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  live.add(child);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+    live.delete(child);
+    resolve(code);
+  }));
   return {
     child,
     output: () => out,
