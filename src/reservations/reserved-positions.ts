@@ -90,7 +90,8 @@ export async function releasePositions(tx: Sql, lines: readonly ReservedLine[], 
      a AS (SELECT sku, location_id, sum(qty)::int8 AS qty FROM v GROUP BY sku, location_id),
      u AS (
        UPDATE positions p
-          SET reserved = p.reserved - a.qty, oversold = p.reserved - a.qty > p.on_hand - p.unavailable - p.missing,
+          SET reserved = p.reserved - a.qty,
+              oversold = p.reserved - a.qty > 0 AND p.reserved - a.qty > p.on_hand - p.unavailable - p.missing,
               version = p.version + 1, updated_at = now()
          FROM a
         WHERE p.sku = a.sku AND p.location_id = a.location_id
