@@ -21,6 +21,9 @@ function kafkaLogCreator(logger: Logger) {
   };
 }
 
+/** Messages fetched but not yet applied, across partitions, before fetching pauses. */
+const MAX_PENDING_MESSAGES = 100_000;
+
 export class KafkaEventLog implements EventLog {
   readonly kind = 'kafka' as const;
   private readonly kafka: Kafka;
@@ -59,54 +62,88 @@ export class KafkaEventLog implements EventLog {
     await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value })) });
   }
 
+  /**
+   * Fetching runs ahead of applying: each batch is queued behind the previous batch of its
+   * partition (order within a partition is kept), eachBatch returns at once so kafkajs fetches
+   * again while the handler's transaction commits, and the Kafka offset is committed only
+   * after the handler resolved. If the handler fails for good, the consumer is replaced and
+   * everything queued is dropped: the new member starts from the committed offset, which is
+   * never ahead of what the handler stored.
+   */
   async subscribe(opts: SubscribeOptions): Promise<Subscription> {
     await this.ensureTopic(opts.topic);
     let stopped = false;
+    let generation = 0;
     let current: Consumer | null = null;
+    let pendingMessages = 0;
+    const chains = new Map<number, Promise<void>>();
+    const log = this.opts.logger;
+
+    const replace = (consumer: Consumer, why: string, err: unknown) => {
+      generation += 1;
+      if (stopped) return;
+      log.error({ err, groupId: opts.groupId }, `${why}; starting a new consumer`);
+      this.consumers.delete(consumer);
+      void consumer.disconnect().catch(() => {})
+        .then(() => new Promise((r) => setTimeout(r, 1_000)))
+        .then(() => (stopped ? undefined : start()))
+        .catch((e: unknown) => log.error({ err: e }, 'consumer restart failed'));
+    };
+
     const start = async (): Promise<void> => {
       const consumer = this.createConsumer(opts);
+      const gen = generation;
       current = consumer;
       this.consumers.add(consumer);
-      // kafkajs restarts itself after retriable failures only. After any other crash the
-      // member would sit dead while the process looks healthy, so start a fresh one.
+      // kafkajs restarts itself after retriable failures only; after any other crash the
+      // member would sit dead while the process looks healthy.
       consumer.on(consumer.events.CRASH, (e) => {
-        if (e.payload.restart || stopped) return;
-        this.opts.logger.error({ err: e.payload.error, groupId: opts.groupId }, 'consumer crashed; starting a new one');
-        this.consumers.delete(consumer);
-        void consumer.disconnect().catch(() => {}).then(() => new Promise((r) => setTimeout(r, 1_000))).then(() => {
-          if (!stopped) return start();
-        }).catch((err: unknown) => this.opts.logger.error({ err }, 'consumer restart failed'));
+        if (!e.payload.restart && gen === generation) replace(consumer, 'consumer crashed', e.payload.error);
       });
       await consumer.connect();
       await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
       await consumer.run({
-        // Offsets are resolved only after the handler's transaction committed; kafkajs commits
-        // resolved offsets periodically. The handler's own stored offset stays authoritative.
-        autoCommit: true,
-        autoCommitInterval: 1_000,
+        autoCommit: false,
         eachBatchAutoResolve: false,
-        // Many partitions in flight so the reconciler can group-commit their batches.
         partitionsConsumedConcurrently: 16,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-          if (batch.messages.length === 0) return;
-          await opts.handler(
-            {
-              topic: batch.topic,
+        eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+          if (batch.messages.length === 0 || gen !== generation) return;
+          const last = Number(batch.messages[batch.messages.length - 1]!.offset);
+          const logBatch = {
+            topic: batch.topic,
+            partition: batch.partition,
+            highWatermark: Number(batch.highWatermark),
+            messages: batch.messages.map((m) => ({
               partition: batch.partition,
-              highWatermark: Number(batch.highWatermark),
-              messages: batch.messages.map((m) => ({
-                partition: batch.partition,
-                offset: Number(m.offset),
-                key: m.key?.toString('utf8') ?? null,
-                value: m.value?.toString('utf8') ?? '',
-                appendedAt: Number(m.timestamp),
-              })),
-            },
-            { heartbeat, isActive: () => isRunning() && !isStale() },
-          );
-          const last = batch.messages[batch.messages.length - 1];
-          if (last) resolveOffset(last.offset);
-          await heartbeat();
+              offset: Number(m.offset),
+              key: m.key?.toString('utf8') ?? null,
+              value: m.value?.toString('utf8') ?? '',
+              appendedAt: Number(m.timestamp),
+            })),
+          };
+          // Advances the fetch position only; nothing reaches Kafka's committed offset until applied.
+          resolveOffset(String(last));
+          const n = logBatch.messages.length;
+          pendingMessages += n;
+          const run = (chains.get(batch.partition) ?? Promise.resolve())
+            .then(async () => {
+              if (gen !== generation) return;
+              await opts.handler(logBatch, { heartbeat: async () => {}, isActive: () => gen === generation && !stopped });
+              await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last + 1) }])
+                .catch((err: unknown) => log.warn({ err }, 'could not commit offset to Kafka (the stored offset stays authoritative)'));
+            })
+            .catch((err: unknown) => {
+              if (gen === generation) replace(consumer, 'batch could not be applied', err);
+            })
+            .finally(() => {
+              pendingMessages -= n;
+            });
+          chains.set(batch.partition, run);
+          // Backpressure: hold the fetch loop while too much is queued.
+          while (pendingMessages > MAX_PENDING_MESSAGES && gen === generation) {
+            await Promise.race(chains.values());
+            await heartbeat();
+          }
         },
       });
     };
@@ -114,11 +151,13 @@ export class KafkaEventLog implements EventLog {
     return {
       stop: async () => {
         stopped = true;
+        generation += 1;
         const c = current as Consumer | null;
         if (c) {
           this.consumers.delete(c);
-          await c.disconnect();
+          await c.disconnect().catch(() => {});
         }
+        await Promise.all(chains.values());
       },
     };
   }
