@@ -29,9 +29,20 @@ const SKUS = 10_000;
 const LOCATIONS = 50;
 const PARTITIONS = 12;
 
+/** A small, well-mixed seeded PRNG (an LCG's low bits would cover only a few thousand positions). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 function generate(n: number, seed: number, prefix: string): Array<{ key: string; value: string; event: StockEvent }> {
-  let s = seed;
-  const r = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const r = mulberry32(seed);
   const t0 = Date.parse('2026-11-01T00:00:00Z');
   const out = [];
   for (let i = 0; i < n; i++) {

@@ -11,7 +11,12 @@ export interface LedgerRow extends LedgerEntry {
 
 export function rowFromEvent(e: StockEvent): LedgerRow {
   const reason = e.type === 'stock.adjusted' || e.type === 'stock.unavailable' ? e.reason : null;
-  return { ...entryFromEvent(e), source: e.source, reason, reservationId: null };
+  const x = entryFromEvent(e);
+  return {
+    entryId: x.entryId, kind: x.kind, sku: x.sku, locationId: x.locationId, occurredAt: x.occurredAt,
+    countQuantity: x.countQuantity, onHandDelta: x.onHandDelta, unavailableDelta: x.unavailableDelta,
+    missingDelta: 0, reservedDelta: 0, source: e.source, reason, reservationId: null,
+  };
 }
 
 export interface PositionKey {

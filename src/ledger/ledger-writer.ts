@@ -36,14 +36,15 @@ async function appendLedgerRows(tx: Sql, rows: readonly LedgerRow[]): Promise<vo
   await tx.query(
     `INSERT INTO ledger_entries (event_id, kind, sku, location_id, occurred_at, count_quantity, on_hand_delta,
         unavailable_delta, missing_delta, reserved_delta, source, reason, reservation_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int8[], $7::int8[],
-        $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[], $13::text[])`,
+     SELECT e, k, s, l, to_timestamp(t / 1000.0), c, o, u, m, r, src, rsn, res
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::int8[], $7::int8[],
+        $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[], $13::text[]) AS x(e, k, s, l, t, c, o, u, m, r, src, rsn, res)`,
     [
       col((r) => r.entryId),
       col((r) => r.kind),
       col((r) => r.sku),
       col((r) => r.locationId),
-      col((r) => new Date(r.occurredAt).toISOString()),
+      col((r) => r.occurredAt),
       col((r) => r.countQuantity),
       col((r) => r.onHandDelta),
       col((r) => r.unavailableDelta),
@@ -68,34 +69,65 @@ async function sumsAfterCounts(tx: Sql, recounts: ReadonlyArray<PositionKey & { 
   return new Map(rows.map((r) => [positionKey(r.sku, r.location_id), { onHandDelta: r.on_hand, missingDelta: r.missing }]));
 }
 
-export interface WriteOptions {
-  /** Claim ids in processed_events and skip those seen before (stock events). */
-  dedupe: boolean;
+interface Group {
+  key: PositionKey;
+  rows: LedgerRow[];
 }
 
-export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: WriteOptions): Promise<WriteResult> {
-  // Within the batch the first occurrence of an id wins (log order).
-  const firstById = new Map<string, LedgerRow>();
-  for (const r of rows) if (!firstById.has(r.entryId)) firstById.set(r.entryId, r);
-  let fresh = [...firstById.values()];
-  if (opts.dedupe && fresh.length > 0) {
-    const claimed = await claimEventIds(tx, fresh.map((r) => r.entryId));
-    fresh = fresh.filter((r) => claimed.has(r.entryId));
-  }
-  const duplicates = rows.length - fresh.length;
-  if (fresh.length === 0) return { applied: [], duplicates, changed: [] };
+/** Returns the keys whose batch was applied by the upsert. */
+async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set<string>> {
+  const n = groups.length;
+  const sku: string[] = new Array(n);
+  const loc: string[] = new Array(n);
+  const onHand: number[] = new Array(n);
+  const unavailable: number[] = new Array(n);
+  const missing: number[] = new Array(n);
+  const reserved: number[] = new Array(n);
+  const from: number[] = new Array(n);
+  groups.forEach((g, i) => {
+    sku[i] = g.key.sku;
+    loc[i] = g.key.locationId;
+    let o = 0, u = 0, m = 0, r = 0, min = Infinity, hasCount = false;
+    for (const e of g.rows) {
+      o += e.onHandDelta; u += e.unavailableDelta; m += e.missingDelta; r += e.reservedDelta;
+      if (e.occurredAt < min) min = e.occurredAt;
+      if (e.countQuantity !== null) hasCount = true;
+    }
+    // A batch with a count never qualifies, nor one moving reservations (fulfilment): the
+    // proposed row must pass the CHECKs before the conflict is even seen. Such a row is inserted
+    // as zeros (when new) or only locked, and takes the exact path.
+    const exact = hasCount || r !== 0;
+    onHand[i] = exact ? 0 : o;
+    unavailable[i] = exact ? 0 : u;
+    missing[i] = exact ? 0 : m;
+    reserved[i] = 0;
+    from[i] = exact ? -1 : min;
+  });
+  const rows = await tx.query<{ sku: string; location_id: string }>(
+    `INSERT INTO positions AS p (sku, location_id, on_hand, unavailable, missing, reserved, batch_from, oversold)
+     SELECT s, l, o, u, m, r, CASE WHEN f < 0 THEN '-infinity'::timestamptz ELSE to_timestamp(f / 1000.0) END, false
+       FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::float8[]) AS v(s, l, o, u, m, r, f)
+      ORDER BY s, l
+     ON CONFLICT (sku, location_id) DO UPDATE SET
+        on_hand = p.on_hand + EXCLUDED.on_hand,
+        unavailable = p.unavailable + EXCLUDED.unavailable,
+        missing = p.missing + EXCLUDED.missing,
+        batch_from = EXCLUDED.batch_from,
+        oversold = p.reserved > 0
+                   AND p.reserved > p.on_hand + EXCLUDED.on_hand - p.unavailable - EXCLUDED.unavailable - p.missing - EXCLUDED.missing,
+        version = p.version + 1, updated_at = now()
+      WHERE EXCLUDED.batch_from > coalesce(p.count_at, '-infinity'::timestamptz)
+     RETURNING sku, location_id`,
+    [sku, loc, onHand, unavailable, missing, reserved, from],
+  );
+  return new Set(rows.map((r) => positionKey(r.sku, r.location_id)));
+}
 
-  const byKey = new Map<string, { key: PositionKey; rows: LedgerRow[] }>();
-  for (const r of fresh) {
-    const k = positionKey(r.sku, r.locationId);
-    let g = byKey.get(k);
-    if (!g) byKey.set(k, (g = { key: { sku: r.sku, locationId: r.locationId }, rows: [] }));
-    g.rows.push(r);
-  }
-  const keys = [...byKey.values()].map((g) => g.key).sort(comparePositionKeys);
+/** The exact fold for positions the upsert left alone (already locked by it). */
+async function applyExactly(tx: Sql, groups: readonly Group[]): Promise<void> {
+  const keys = groups.map((g) => g.key).sort(comparePositionKeys);
   const states = await lockPositions(tx, keys);
-  await appendLedgerRows(tx, fresh);
-
+  const byKey = new Map(groups.map((g) => [positionKey(g.key.sku, g.key.locationId), g]));
   const writes: PositionWrite[] = [];
   const recounts: Array<PositionKey & { at: number; finish: (s: SumsAfter) => PositionState }> = [];
   for (const key of keys) {
@@ -115,5 +147,40 @@ export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: Wri
     }
   }
   await writePositions(tx, writes);
+}
+
+export interface WriteOptions {
+  /** Claim ids in processed_events and skip those seen before (stock events). */
+  dedupe: boolean;
+}
+
+export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: WriteOptions): Promise<WriteResult> {
+  // Within the batch the first occurrence of an id wins (log order).
+  const firstById = new Map<string, LedgerRow>();
+  for (const r of rows) if (!firstById.has(r.entryId)) firstById.set(r.entryId, r);
+  let fresh = [...firstById.values()];
+  if (opts.dedupe && fresh.length > 0) {
+    const claimed = await claimEventIds(tx, fresh.map((r) => r.entryId));
+    fresh = fresh.filter((r) => claimed.has(r.entryId));
+  }
+  const duplicates = rows.length - fresh.length;
+  if (fresh.length === 0) return { applied: [], duplicates, changed: [] };
+
+  const byKey = new Map<string, Group>();
+  for (const r of fresh) {
+    const k = positionKey(r.sku, r.locationId);
+    let g = byKey.get(k);
+    if (!g) byKey.set(k, (g = { key: { sku: r.sku, locationId: r.locationId }, rows: [] }));
+    g.rows.push(r);
+  }
+  const groups = [...byKey.values()];
+  await appendLedgerRows(tx, fresh);
+  // One sorted upsert locks every touched position (creating new ones) and applies the batches
+  // that lie wholly after the count in force. The rest (a count in the batch, or a movement at
+  // or before the count) take the exact path below, on rows this statement already locked.
+  const applied = await upsertIncremental(tx, groups);
+  const slow = groups.filter((g) => g.rows.some((r) => r.countQuantity !== null || r.reservedDelta !== 0) || !applied.has(positionKey(g.key.sku, g.key.locationId)));
+  if (slow.length > 0) await applyExactly(tx, slow);
+  const keys = groups.map((g) => g.key).sort(comparePositionKeys);
   return { applied: fresh, duplicates, changed: keys };
 }

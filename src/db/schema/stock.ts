@@ -41,6 +41,12 @@ export const positions = pgTable(
     countRequestedAt: ts('count_requested_at'),
     /** True only when the reconciler folded in sales beyond what was reserved (§6 "oversold"). */
     oversold: boolean('oversold').notNull().default(false),
+    /**
+     * The earliest occurredAt among the movements of the batch that last changed this row
+     * incrementally. The reconciler's single upsert passes it in and applies the batch only if
+     * it is later than the count in force; otherwise the row takes the exact (recount) path.
+     */
+    batchFrom: ts('batch_from'),
     version: bigint('version', { mode: 'number' }).notNull().default(0),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
