@@ -97,7 +97,7 @@ async function kafkaPhases(opts: { saturate: number; rate: number; seconds: numb
   const broker = external ? null : await startMockKafka({ topics: [{ name: topic, partitions: PARTITIONS }] });
   const brokers = external ?? broker!.brokers;
   const worker = fork(path.join(HERE, 'spine-reconciler-worker.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
     env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: brokers.join(','), KAFKA_EVENTS_TOPIC: topic, KAFKA_ATP_TOPIC: `${topic}.atp`, RECONCILER_GROUP: `bench-${topic}`, LOG_LEVEL: 'warn' },
   });
   const reports: WorkerReport[] = [];
@@ -123,7 +123,7 @@ async function kafkaPhases(opts: { saturate: number; rate: number; seconds: numb
   // Phase A: as fast as the producer goes, four sends in flight.
   const a = generate(opts.saturate, 42, 'a');
   const startA = reports.length;
-  const chunk = 2_000;
+  const chunk = 12_000; // ~1,000 messages per partition per request, as a lingering producer would batch
   const inflight = new Set<Promise<unknown>>();
   for (let i = 0; i < a.length; i += chunk) {
     const p = producer.send({ topic, acks: -1, messages: a.slice(i, i + chunk).map(({ key, value }) => ({ key, value })) });
