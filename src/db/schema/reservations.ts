@@ -6,7 +6,7 @@
 // A hold inserts its (new, private) reservation row first and updates positions last, right
 // before COMMIT, so position rows stay locked for as short a time as possible.
 import { sql } from 'drizzle-orm';
-import { bigint, check, date, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, check, date, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { locations } from './stock.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'string' });
@@ -29,6 +29,10 @@ export const reservations = pgTable(
     expiresAt: ts('expires_at'),
     /** Why it was released: 'released' (asked to), 'expired' (the expiry job), 'rejected' (no line left). */
     releasedReason: text('released_reason'),
+    /** Routing reservations: 'ship' or 'pickup' and the destination, so a store's reject can re-route. */
+    routeMethod: text('route_method'),
+    destinationLat: doublePrecision('destination_lat'),
+    destinationLon: doublePrecision('destination_lon'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
