@@ -19,6 +19,16 @@ function toLocation(r: Record<string, unknown>): Location {
   };
 }
 
+/** Told after a location is written (in-process caches such as the routing index). */
+export type LocationListener = (db: Sql, location: Location) => void;
+const listeners = new Set<LocationListener>();
+
+/** Subscribes to location writes (any database of this process: compare `db`); returns the unsubscribe. */
+export function onLocationUpserted(listener: LocationListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 /** Creates or replaces a location; reports whether it was new. */
 export async function upsertLocation(db: Sql, id: string, b: LocationBody): Promise<{ location: Location; created: boolean }> {
   const rows = await db.query<Record<string, unknown> & { created: boolean }>(
@@ -30,7 +40,15 @@ export async function upsertLocation(db: Sql, id: string, b: LocationBody): Prom
     [id, b.name, b.type, b.lat, b.lon, b.shipFromStore, b.pickup, b.rank, b.dailyCapacity, b.safetyStock, b.active],
   );
   const r = rows[0]!;
-  return { location: toLocation(r), created: r.created };
+  const location = toLocation(r);
+  for (const l of listeners) {
+    try {
+      l(db, location);
+    } catch {
+      // a cache failing to follow must not fail the write; its periodic refresh catches up
+    }
+  }
+  return { location, created: r.created };
 }
 
 export async function listLocations(db: Sql): Promise<Location[]> {

@@ -17,6 +17,10 @@ import { createEventLog } from './event-log-factory.js';
 import { ReservationService } from '../reservations/reservation-service.js';
 import { startExpiryJob } from '../reservations/expiry-job.js';
 import { reservationRoutes } from '../http/routes/reservations.js';
+import { routingRoutes } from '../http/routes/routing.js';
+import { RoutingIndex } from '../routing/routing-index.js';
+import { RoutingService } from '../routing/routing-service.js';
+import { RejectService } from '../routing/reject-service.js';
 
 export type Role = 'api' | 'reconciler';
 
@@ -39,6 +43,8 @@ export interface RunningService {
   /** The base URL when the API role runs. */
   url: string | null;
   tokens: ApiToken[];
+  /** Routing (contract §7) when the API role runs. */
+  routing: RoutingService | null;
   /** In-process listeners of ledger changes (routing index, publishers). */
   onPositionsChanged(listener: (keys: PositionKey[]) => void): void;
   stop(): Promise<void>;
@@ -75,6 +81,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   let tokens: ApiToken[] = config.apiTokens ?? [];
+  let routingIndex: RoutingIndex | null = null;
+  let routing: RoutingService | null = null;
   if (opts.roles.includes('api')) {
     if (!config.apiTokens) {
       const t = devToken();
@@ -83,6 +91,13 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     }
     const ingest = new EventIngest(db, log, config.kafkaEventsTopic);
     const extra: RouteRegistrar[] = [reservationRoutes(reservations)];
+    // Routing plans on an in-memory index kept current by the same listeners (see routing-index.ts).
+    const index = new RoutingIndex({ db, logger: logger.child({ component: 'routing-index' }) });
+    listeners.push((keys) => index.notePositionsChanged(keys));
+    await index.start();
+    routingIndex = index;
+    routing = new RoutingService({ db, index, onChanged: (keys) => listeners.forEach((l) => l(keys)) });
+    extra.push(routingRoutes(routing, new RejectService({ db, routing })));
     app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, tokens, extra);
     url = await app.listen({ port: config.port, host: config.host });
   }
@@ -90,12 +105,13 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   logger.info({ roles: opts.roles, database: db.kind, eventLog: log.kind, url }, 'omnistock started');
 
   return {
-    config, db, log, metrics, logger, app, reconciler, url, tokens,
+    config, db, log, metrics, logger, app, reconciler, url, tokens, routing,
     onPositionsChanged: (l) => listeners.push(l),
     async stop() {
       started = false;
       await app?.close();
       await expiry.stop();
+      await routingIndex?.stop();
       await reconciler?.stop();
       await log.close();
       await db.close();
