@@ -5,6 +5,9 @@ import { openDatabase } from '../db/open-database.js';
 import { rebuildPositions } from '../ledger/rebuild.js';
 import { startService, type Role } from '../service/service.js';
 import { progressBar } from './progress.js';
+import { routeBatch } from './route-batch.js';
+import { RoutingIndex } from '../routing/routing-index.js';
+import { RoutingService } from '../routing/routing-service.js';
 
 const program = new Command('omnistock').description('Unified inventory ledger: stock events in, available-to-promise out');
 
@@ -59,6 +62,32 @@ program
       );
       process.exitCode = o.verify && report.differences.length > 0 ? 1 : 0;
     } finally {
+      await db.close();
+    }
+  });
+
+program
+  .command('route-batch')
+  .description('plan (and with --reserve hold) one order per JSONL line, the body of POST /v1/routing/plan')
+  .requiredOption('--in <file>', 'orders, one JSON object per line')
+  .requiredOption('--out <file>', 'plans, one JSON object per input line ({ line, error } for bad lines)')
+  .option('--reserve', 'hold each feasible plan as a reservation')
+  .option('--explain', 'add the explain object to every plan')
+  .option('--channel <name>', 'channel of held reservations when an order names none', 'route-batch')
+  .action(async (o: { in: string; out: string; reserve?: boolean; explain?: boolean; channel: string }) => {
+    const config = loadConfig();
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    // One load of the index, no timers: this process's own holds keep it current.
+    const index = new RoutingIndex({ db, fullRefreshMs: 0, tailMs: 0 });
+    const bar = progressBar('routing orders');
+    try {
+      await index.start();
+      const routing = new RoutingService({ db, index });
+      const s = await routeBatch({ routing, inPath: o.in, outPath: o.out, reserve: Boolean(o.reserve), explain: Boolean(o.explain), channel: o.channel, progress: bar });
+      bar.stop();
+      process.stderr.write(`${s.orders} orders planned: ${s.feasible} feasible, ${s.infeasible} infeasible, ${s.reserved} reserved; ${s.errors} lines with errors\n`);
+    } finally {
+      await index.stop();
       await db.close();
     }
   });
