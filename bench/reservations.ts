@@ -1,8 +1,10 @@
 // Reservations benchmark (issue 3): 64 concurrent clients on 10 hot SKUs over 4 locations,
 // through the real path: HTTP (Fastify, zod validation, bearer auth) → ReservationService →
 // PostgreSQL. Two designs under the same load, each on a fresh database:
-//  - conditional: the service's design: one conditional UPDATE per position
-//    (`... WHERE atp >= q`), positions touched last, right before COMMIT;
+//  - batched: the service's design: concurrent holds share one transaction (group commit,
+//    hold-batcher.ts), each reservation in its own subtransaction; all positions of the batch
+//    locked in (sku, location) order, then one conditional UPDATE per line (`... WHERE atp >= q`);
+//  - single: the same conditional UPDATEs, one statement (and one commit) per hold;
 //  - naive: SELECT … FOR UPDATE per line, check in JavaScript, then UPDATE.
 // The load generator runs in a worker thread (its own event loop) with keep-alive sockets; the
 // server runs in the main thread. Both share the machine with PostgreSQL.
@@ -40,13 +42,13 @@ export interface ReservationBenchOptions {
   warmupSeconds?: number;
   /** Server-side pg pool size. */
   poolSize?: number;
-  designs?: Array<'conditional' | 'naive'>;
+  designs?: Array<'batched' | 'single' | 'naive'>;
   /** Designs run interleaved this many times (a shared machine's load drifts); medians are reported. */
   rounds?: number;
 }
 
 export interface DesignFigures {
-  design: 'conditional' | 'naive';
+  design: 'batched' | 'single' | 'naive';
   requests: number;
   holds: number;
   shortages: number;
@@ -65,11 +67,13 @@ export interface ReservationBenchReport {
   /** Per design: the median round by holds/s (oversold, deadlocks, errors and retries summed over all rounds). */
   results: DesignFigures[];
   rounds: DesignFigures[];
-  /** conditional ÷ naive, on holds per second. */
+  /** batched ÷ single statement per hold, on answered requests per second. */
+  ratioBatchedToSingle: number | null;
+  /** batched ÷ naive, on holds per second. */
   ratioHoldsPerSec: number | null;
-  /** conditional ÷ naive on answered requests (201 + 409) per second: fairer when scarce SKUs run out sooner in the faster design. */
+  /** batched ÷ naive on answered requests (201 + 409) per second: fairer when scarce SKUs run out sooner in the faster design. */
   ratioRequestsPerSec: number | null;
-  /** naive p99 ÷ conditional p99. */
+  /** naive p99 ÷ batched p99. */
   ratioP99: number | null;
 }
 
@@ -199,7 +203,7 @@ async function countOversold(db: Database): Promise<number> {
   return violations + (beyond[0]?.n ?? 0);
 }
 
-async function runDesign(design: 'conditional' | 'naive', o: Required<ReservationBenchOptions>, seedNo: number): Promise<DesignFigures> {
+async function runDesign(design: 'batched' | 'single' | 'naive', o: Required<ReservationBenchOptions>, seedNo: number): Promise<DesignFigures> {
   const name = `omnistock_bench_res_${process.pid}_${design}`;
   await withAdmin(o.adminUrl, async (c) => {
     await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
@@ -263,7 +267,7 @@ export async function benchReservations(opts: ReservationBenchOptions = {}): Pro
     seconds: opts.seconds ?? Number(process.env.BENCH_SECONDS ?? 10),
     warmupSeconds: opts.warmupSeconds ?? 2,
     poolSize: opts.poolSize ?? 16,
-    designs: opts.designs ?? ['conditional', 'naive'],
+    designs: opts.designs ?? ['batched', 'single', 'naive'],
     rounds: opts.rounds ?? Number(process.env.BENCH_ROUNDS ?? 2),
   };
   const rounds: DesignFigures[] = [];
@@ -277,7 +281,8 @@ export async function benchReservations(opts: ReservationBenchOptions = {}): Pro
     const sum = (f: (r: DesignFigures) => number) => mine.reduce((n, r) => n + f(r), 0);
     return { ...median, oversold: sum((r) => r.oversold), deadlocks: sum((r) => r.deadlocks), errors: sum((r) => r.errors), retries: sum((r) => r.retries) };
   });
-  const c = results.find((r) => r.design === 'conditional');
+  const c = results.find((r) => r.design === 'batched');
+  const s1 = results.find((r) => r.design === 'single');
   const n = results.find((r) => r.design === 'naive');
   return {
     setup: {
@@ -288,6 +293,7 @@ export async function benchReservations(opts: ReservationBenchOptions = {}): Pro
     },
     results,
     rounds,
+    ratioBatchedToSingle: c && s1 && s1.requestsPerSec > 0 ? round(c.requestsPerSec / s1.requestsPerSec, 2) : null,
     ratioHoldsPerSec: c && n && n.holdsPerSec > 0 ? round(c.holdsPerSec / n.holdsPerSec, 2) : null,
     ratioRequestsPerSec: c && n && n.requestsPerSec > 0 ? round(c.requestsPerSec / n.requestsPerSec, 2) : null,
     ratioP99: c && n && c.p99Ms > 0 ? round(n.p99Ms / c.p99Ms, 2) : null,

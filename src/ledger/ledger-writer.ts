@@ -174,11 +174,14 @@ export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: Wri
     g.rows.push(r);
   }
   const groups = [...byKey.values()];
-  await appendLedgerRows(tx, fresh);
   // One sorted upsert locks every touched position (creating new ones) and applies the batches
   // that lie wholly after the count in force. The rest (a count in the batch, or a movement at
   // or before the count) take the exact path below, on rows this statement already locked.
   const applied = await upsertIncremental(tx, groups);
+  // Ledger rows only once their positions are locked: per position, ledger id order is then
+  // the order in which writers changed it (holds write theirs under the same lock), so a replay
+  // in id order sees what each writer saw. The exact path below reads these rows back.
+  await appendLedgerRows(tx, fresh);
   const slow = groups.filter((g) => g.rows.some((r) => r.countQuantity !== null || r.reservedDelta !== 0) || !applied.has(positionKey(g.key.sku, g.key.locationId)));
   if (slow.length > 0) await applyExactly(tx, slow);
   const keys = groups.map((g) => g.key).sort(comparePositionKeys);

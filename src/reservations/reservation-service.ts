@@ -7,7 +7,10 @@
 //   idempotent retry with the same id waits there on the unique index, holding nothing else),
 //   then one conditional UPDATE per position, in (sku, location_id) order, each followed by its
 //   ledger entry; the commit follows inside the server, so position rows stay locked for the
-//   updates plus the commit and never across a client round trip.
+//   updates plus the commit and never across a client round trip. Concurrent holds share
+//   that statement and its commit (`omnistock_hold_batch`, hold-batcher.ts): reservation rows
+//   in id order, then all their positions locked in (sku, location_id) order, then each
+//   reservation in its own subtransaction, so one that misses rolls back alone.
 // - Transitions: one conditional `UPDATE reservations SET status … WHERE status IN (…)`; only
 //   the actor whose update matched touches lines and positions, so two racing actors can never
 //   both release (or release what the other committed).
@@ -23,14 +26,19 @@ import {
 import type { LedgerRow, PositionKey } from '../ledger/ledger-row.js';
 import { writeLedger } from '../ledger/ledger-writer.js';
 import { ReservationConflict, ReservationInvalid, ReservationNotFound, ReservationShortage } from './errors.js';
+import { HoldBatcher } from './hold-batcher.js';
 import { currentAtp, holdPositionsNaive, releasePositions, type ReservedLine } from './reserved-positions.js';
 
 export interface ReservationServiceOptions {
   db: Database;
   /** The clock (tests inject one; expiry compares `expires_at` with it). */
   now?: () => Date;
-  /** `naive` exists only for the benchmark's comparison; never use it in the service. */
-  holdStrategy?: 'conditional' | 'naive';
+  /**
+   * `batched` (default): concurrent holds share one transaction (hold-batcher.ts). `single`: one
+   * statement per hold. `naive`: SELECT … FOR UPDATE per line, then UPDATE. The last two exist
+   * for the benchmark's comparison.
+   */
+  holdStrategy?: 'batched' | 'single' | 'naive';
   /** Called after commit with the positions whose reserved figure changed. */
   onChanged?: (keys: PositionKey[]) => void;
 }
@@ -79,8 +87,11 @@ export class ReservationService {
   /** Counters for tests and the benchmark; `retries` counts serialization failures and deadlocks (expected: 0). */
   readonly stats = { held: 0, shortages: 0, expired: 0, retries: 0 };
 
+  private readonly batcher: HoldBatcher;
+
   constructor(private readonly o: ReservationServiceOptions) {
     this.now = o.now ?? (() => new Date());
+    this.batcher = new HoldBatcher(o.db, { onRetry: () => { this.stats.retries += 1; } });
   }
 
   async hold(req: HoldRequest): Promise<HoldResult> {
@@ -98,13 +109,23 @@ export class ReservationService {
     try {
       outcome = await this.retrying(async () => {
         if (this.o.holdStrategy === 'naive') return this.holdNaive(id, req, fingerprint, expiresAt, nowIso, lines);
-        // One statement, its own transaction: the commit follows the last position update
-        // inside the server, with no client round trip while position rows are locked.
-        const rows = await this.o.db.query<{ outcome: 'held' | 'exists' }>(
-          `SELECT omnistock_hold($1, $2, $3, $4, $5, $6, $7, $8::int4[], $9::text[], $10::text[], $11::int8[]) AS outcome`,
-          [id, req.channel, req.orderRef ?? null, fingerprint, req.ttlSeconds, expiresAt, nowIso, ...cols],
-        );
-        return rows[0]?.outcome ?? 'held';
+        if (this.o.holdStrategy === 'single') {
+          // One statement, its own transaction: the commit follows the last position update
+          // inside the server, with no client round trip while position rows are locked.
+          const rows = await this.o.db.query<{ outcome: 'held' | 'exists' }>(
+            `SELECT omnistock_hold($1, $2, $3, $4, $5, $6, $7, $8::int4[], $9::text[], $10::text[], $11::int8[]) AS outcome`,
+            [id, req.channel, req.orderRef ?? null, fingerprint, req.ttlSeconds, expiresAt, nowIso, ...cols],
+          );
+          return rows[0]?.outcome ?? 'held';
+        }
+        // The same statement for many holds at once (group commit; see hold-batcher.ts). It
+        // retries its own serialization failures, so `retrying` sees none from it.
+        const r = await this.batcher.hold({
+          id, channel: req.channel, orderRef: req.orderRef ?? null, fingerprint, ttlSeconds: req.ttlSeconds, expiresAt, now: nowIso,
+          lines: sortedByPosition(merged).map((l) => ({ reservationId: id, lineNo: l.lineNo, sku: l.sku, locationId: l.locationId, quantity: l.quantity })),
+        });
+        if (r.outcome === 'missed') throw new HoldMissed(r.missed);
+        return r.outcome;
       });
     } catch (err) {
       const missed = missedPosition(err);
