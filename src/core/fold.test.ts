@@ -73,6 +73,23 @@ describe('contract §6 examples', () => {
     expect(before).toMatchObject({ onHand: 5, missing: 2, unavailable: 1 });
     expect(applyIncrementally([[move('r', T('08:00'), 5), notFound, damaged], [count('c', T('10:00'), 3)]])).toMatchObject({ onHand: 3, missing: 0, unavailable: 1 });
   });
+  it('a store reject (release + not_found) folds the same incrementally and whole; only a count at or after it clears it', () => {
+    const held: LedgerEntry = { ...base, entryId: 'res:r:held:1', kind: 'reservation.held', occurredAt: T('09:00'), reservedDelta: 2 };
+    const released: LedgerEntry = { ...base, entryId: 'res:r:released:1', kind: 'reservation.released', occurredAt: T('09:30'), reservedDelta: -2 };
+    const notFound: LedgerEntry = { ...base, entryId: 'res:r:not_found:1', kind: 'store.not_found', occurredAt: T('09:30'), missingDelta: 2 };
+    const history = [move('r', T('08:00'), 3), held, released, notFound];
+    const rejected = applyIncrementally([[history[0]!], [held], [released, notFound]]);
+    expect(rejected).toMatchObject({ onHand: 3, reserved: 0, missing: 2 });
+    expect(foldEntries(history)).toMatchObject({ onHand: 3, reserved: 0, missing: 2 });
+    // a count taken before the report (arriving late) leaves the units missing
+    expect(applyIncrementally([history, [count('early', T('09:00'), 3)]])).toMatchObject({ missing: 2 });
+    // a count at or after it is the truth: nothing missing any more
+    for (const at of [T('09:30'), T('11:00')]) {
+      const counted = [...history, count(`c${at}`, at, 1)];
+      expect(applyIncrementally([history, [counted[4]!]])).toMatchObject({ onHand: 1, missing: 0, reserved: 0 });
+      expect(foldEntries(counted)).toMatchObject({ onHand: 1, missing: 0, reserved: 0 });
+    }
+  });
   it('maps the §3 event effects', () => {
     const common = { eventId: 'x', sku: 'A-1', locationId: 'l', occurredAt: '2026-11-23T10:00:00+01:00', source: 's' };
     expect(entryFromEvent({ ...common, type: 'stock.returned', quantity: 2, sellable: false })).toMatchObject({ onHandDelta: 2, unavailableDelta: 2 });
