@@ -11,6 +11,7 @@ import { locationRoutes } from './routes/locations.js';
 import { eventRoutes } from './routes/events.js';
 import { availabilityRoutes } from './routes/availability.js';
 import { operationsRoutes } from './routes/operations.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
 import type { ApiToken } from '../config.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -58,6 +59,6 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
   await app.register(swaggerUi, { routePrefix: '/docs/ui' });
 
   app.addHook('onRequest', authHook(new TokenRegistry(tokens)));
-  for (const register of [operationsRoutes, locationRoutes, eventRoutes, availabilityRoutes, ...extraRoutes]) await register(app, ctx);
+  for (const register of [operationsRoutes, locationRoutes, eventRoutes, availabilityRoutes, deadLetterRoutes, ...extraRoutes]) await register(app, ctx);
   return app;
 }

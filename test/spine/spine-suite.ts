@@ -150,6 +150,11 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       const dead = await s.db.query<{ reason: string; payload: string }>("SELECT reason, payload FROM dead_letters WHERE key = 'PSN-1' ORDER BY id");
       expect(dead.map((x) => x.reason)).toEqual(['not JSON', expect.stringMatching(/^invalid event: quantity/), 'unknown locationId: nowhere']);
       expect(dead[0]!.payload).toBe('this is not json {');
+      // Operators see the same through the API (admin scope), newest first.
+      const listed = await api(s, 'GET', '/v1/dead-letters?key=PSN-1');
+      expect(listed.status).toBe(200);
+      expect((listed.json as { items: Array<{ reason: string }> }).items.map((x) => x.reason).reverse()).toEqual(dead.map((x) => x.reason));
+      expect((await api(s, 'GET', '/v1/dead-letters', undefined, { authorization: 'Bearer reader-secret' })).status).toBe(403);
     });
 
     it('rejects bad input with 4xx problems naming the field and keeps valid events', async () => {
