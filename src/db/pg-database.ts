@@ -18,16 +18,24 @@ export function openPgDatabase(connectionString: string, opts: { max?: number } 
     query: (text, params) => run(pool, text, params),
     async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // pg-pool drops its own listener while a client is checked out: a connection the server
+      // ends mid-transaction (failover, admin kill, idle timeout) would otherwise emit an
+      // 'error' nobody hears and crash the process. The failing query rejects on its own; the
+      // broken client is destroyed on release instead of going back to the pool.
+      let broken: Error | undefined;
+      const onError = (err: Error) => { broken = err; };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn({ query: (text, params) => run(client, text, params) });
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (!broken) await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken ?? false);
       }
     },
     close: () => pool.end(),
