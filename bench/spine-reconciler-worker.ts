@@ -24,3 +24,9 @@ process.send?.({ ready: true });
 process.on('message', (m: { stop?: boolean }) => {
   if (m.stop) void reconciler.stop().then(() => log.close()).then(() => db.close()).then(() => process.exit(0));
 });
+if (process.env.BENCH_MEMLOG) {
+  setInterval(() => {
+    const m = process.memoryUsage();
+    process.stderr.write(`mem heap=${Math.round(m.heapUsed / 1e6)}MB ext=${Math.round(m.external / 1e6)}MB ab=${Math.round(m.arrayBuffers / 1e6)}MB rss=${Math.round(m.rss / 1e6)}MB queue=${(reconciler as unknown as { queue: unknown[] }).queue.length}\n`);
+  }, 2000).unref();
+}

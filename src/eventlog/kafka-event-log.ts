@@ -23,6 +23,7 @@ function kafkaLogCreator(logger: Logger) {
 
 /** Messages fetched but not yet applied, across partitions, before fetching pauses. */
 const MAX_PENDING_MESSAGES = 100_000;
+const COMMIT_INTERVAL_MS = 1_000;
 
 export class KafkaEventLog implements EventLog {
   readonly kind = 'kafka' as const;
@@ -78,6 +79,7 @@ export class KafkaEventLog implements EventLog {
     let pendingMessages = 0;
     const chains = new Map<number, Promise<void>>();
     const log = this.opts.logger;
+    const commits = new CoalescedCommits(log, () => generation);
 
     const replace = (consumer: Consumer, why: string, err: unknown) => {
       generation += 1;
@@ -108,13 +110,16 @@ export class KafkaEventLog implements EventLog {
         partitionsConsumedConcurrently: 16,
         eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
           if (batch.messages.length === 0 || gen !== generation) return;
+          // Nothing queued below may refer to `batch`: its message buffers are views of the
+          // whole fetch response, and a queue of them would keep every response alive.
+          const { topic, partition } = batch;
           const last = Number(batch.messages[batch.messages.length - 1]!.offset);
           const logBatch = {
-            topic: batch.topic,
-            partition: batch.partition,
+            topic,
+            partition,
             highWatermark: Number(batch.highWatermark),
             messages: batch.messages.map((m) => ({
-              partition: batch.partition,
+              partition,
               offset: Number(m.offset),
               key: m.key?.toString('utf8') ?? null,
               value: m.value?.toString('utf8') ?? '',
@@ -125,12 +130,11 @@ export class KafkaEventLog implements EventLog {
           resolveOffset(String(last));
           const n = logBatch.messages.length;
           pendingMessages += n;
-          const run = (chains.get(batch.partition) ?? Promise.resolve())
+          const run = (chains.get(partition) ?? Promise.resolve())
             .then(async () => {
               if (gen !== generation) return;
               await opts.handler(logBatch, { heartbeat: async () => {}, isActive: () => gen === generation && !stopped });
-              await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last + 1) }])
-                .catch((err: unknown) => log.warn({ err }, 'could not commit offset to Kafka (the stored offset stays authoritative)'));
+              commits.note(consumer, gen, topic, partition, last + 1);
             })
             .catch((err: unknown) => {
               if (gen === generation) replace(consumer, 'batch could not be applied', err);
@@ -138,7 +142,7 @@ export class KafkaEventLog implements EventLog {
             .finally(() => {
               pendingMessages -= n;
             });
-          chains.set(batch.partition, run);
+          chains.set(partition, run);
           // Backpressure: hold the fetch loop while too much is queued.
           while (pendingMessages > MAX_PENDING_MESSAGES && gen === generation) {
             await Promise.race(chains.values());
@@ -158,6 +162,7 @@ export class KafkaEventLog implements EventLog {
           await c.disconnect().catch(() => {});
         }
         await Promise.all(chains.values());
+        commits.stop();
       },
     };
   }
@@ -211,5 +216,55 @@ export class KafkaEventLog implements EventLog {
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => {})));
     this.consumers.clear();
     if (this.producer) await this.producer.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Kafka's committed offset only tells a new member where to start fetching (the offsets stored
+ * with the ledger decide what is applied), so it is committed at most once a second per
+ * consumer instead of after every batch: a commit per batch queued hundreds of requests ahead
+ * of the group heartbeat on the coordinator's connection, until the broker evicted the member.
+ */
+class CoalescedCommits {
+  private readonly due = new Map<string, { topic: string; partition: number; offset: number }>();
+  private consumer: Consumer | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private flushing = false;
+
+  constructor(private readonly log: Logger, private readonly generation: () => number) {}
+
+  note(consumer: Consumer, gen: number, topic: string, partition: number, offset: number): void {
+    if (gen !== this.generation()) return;
+    if (this.consumer !== consumer) {
+      this.due.clear();
+      this.consumer = consumer;
+    }
+    const k = `${topic}\u0000${partition}`;
+    const prev = this.due.get(k);
+    if (!prev || prev.offset < offset) this.due.set(k, { topic, partition, offset });
+    this.timer ??= setTimeout(() => void this.flush(gen), COMMIT_INTERVAL_MS);
+  }
+
+  private async flush(gen: number): Promise<void> {
+    this.timer = null;
+    if (this.flushing || !this.consumer || this.due.size === 0) return;
+    if (gen !== this.generation()) return void this.due.clear();
+    const batch = [...this.due.values()].map((d) => ({ topic: d.topic, partition: d.partition, offset: String(d.offset) }));
+    this.due.clear();
+    this.flushing = true;
+    try {
+      await this.consumer.commitOffsets(batch);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not commit offsets to Kafka (the offsets stored with the ledger stay authoritative)');
+    } finally {
+      this.flushing = false;
+      if (this.due.size > 0) this.timer ??= setTimeout(() => void this.flush(gen), COMMIT_INTERVAL_MS);
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.due.clear();
   }
 }
