@@ -78,6 +78,8 @@ export class KafkaEventLog implements EventLog {
     let current: Consumer | null = null;
     let pendingMessages = 0;
     const chains = new Map<number, Promise<void>>();
+    /** Woken whenever a queued batch finishes (backpressure below). */
+    const drained: Array<() => void> = [];
     const log = this.opts.logger;
     const commits = new CoalescedCommits(log, () => generation);
 
@@ -141,11 +143,16 @@ export class KafkaEventLog implements EventLog {
             })
             .finally(() => {
               pendingMessages -= n;
+              drained.splice(0).forEach((wake) => wake());
             });
           chains.set(partition, run);
           // Backpressure: hold the fetch loop while too much is queued.
+          // (Not Promise.race over the chains: a settled chain would make it spin, and every
+          // race leaves a reaction on each pending chain, which grew the heap by GBs.)
           while (pendingMessages > MAX_PENDING_MESSAGES && gen === generation) {
-            await Promise.race(chains.values());
+            await new Promise<void>((wake) => {
+              drained.push(wake);
+            });
             await heartbeat();
           }
         },
