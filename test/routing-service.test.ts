@@ -155,6 +155,24 @@ function defineSuite(kind: Kind): void {
       expect((await h.app.inject({ method: 'GET', url: '/v1/reservations/race-1', headers: auth })).statusCode).toBe(404);
     });
 
+    it('capacity used up by another instance between plan and hold: re-plans to the next location', async () => {
+      await addLocation(db, 'cap-2', { type: 'warehouse', lat: 52.092, lon: 5.122, dailyCapacity: 1 });
+      await applyStock(db, [stockRow('C-2', 'cap-2', 5), stockRow('C-2', 'wh-1', 5)]);
+      await h.index.refreshSkus(['C-2'], ['cap-2', 'wh-1']);
+      const day = new Date().toISOString().slice(0, 10);
+      // Another API process took cap-2's last shipment for today; this index has not heard of it.
+      await db.query(`INSERT INTO location_capacity_usage (location_id, day, used) VALUES ('cap-2', $1::date, 1)`, [day]);
+      const before = h.routing.stats.replans;
+      const res = await plan({ lines: [{ sku: 'C-2', quantity: 2 }], reserve: { ttlSeconds: 600 } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ feasible: true, shipments: [{ locationId: 'wh-1' }] });
+      expect(h.routing.stats.replans).toBe(before + 1);
+      // cap-2 was not over-assigned, and nothing of C-2 is held there
+      expect(await db.query(`SELECT used FROM location_capacity_usage WHERE location_id = 'cap-2'`)).toEqual([{ used: 1 }]);
+      expect(await availability('C-2', 'cap-2')).toMatchObject({ reserved: 0, atp: 5 });
+      expect(await availability('C-2', 'wh-1')).toMatchObject({ reserved: 2 });
+    });
+
     it('pickup: the named store, the nearest store, alternatives within radiusKm', async () => {
       const named = (await plan({ method: 'pickup', destination: undefined, pickupLocationId: 'utr-02', lines: [{ sku: 'P-1', quantity: 2 }] })).json();
       expect(named).toMatchObject({ feasible: true, shipments: [{ locationId: 'utr-02', distanceKm: 0, lines: [{ sku: 'P-1', quantity: 2 }] }] });
