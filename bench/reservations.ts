@@ -84,7 +84,8 @@ const LOCATIONS = [
   { id: 'utr-02', type: 'store' as const, safetyStock: 0 },
 ];
 const SKUS = Array.from({ length: 10 }, (_, i) => `HOT-${i}`);
-const SCARCE = new Set(['HOT-8', 'HOT-9']);
+// BENCH_SCARCE=0: every hot SKU plentiful, so every request is granted (holds/s = requests/s).
+const SCARCE = new Set(process.env.BENCH_SCARCE === '0' ? [] : ['HOT-8', 'HOT-9']);
 const PLENTY = 1_000_000;
 const SCARCE_STOCK = 150;
 const TOKEN = 'bench-secret';
