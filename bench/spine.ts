@@ -28,6 +28,8 @@ const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0
 const SKUS = 10_000;
 const LOCATIONS = 50;
 const PARTITIONS = 12;
+/** Phase B produces every TICK_MS (BENCH_TICK_MS; a producer's linger, in effect). */
+const TICK_MS = Number(process.env.BENCH_TICK_MS ?? 10);
 
 /** A small, well-mixed seeded PRNG (an LCG's low bits would cover only a few thousand positions). */
 export function mulberry32(seed: number): () => number {
@@ -148,7 +150,7 @@ async function kafkaPhases(opts: { saturate: number; rate: number; seconds: numb
   const sustained = (hi - lo) / ((tHi - tLo) / 1000);
   const batchSizes = phaseA.map((r) => r.lags.length);
 
-  // Phase B: a fixed offered rate, in 10 ms ticks.
+  // Phase B: a fixed offered rate, in TICK_MS ticks.
   const rate = Math.min(opts.rate, Math.floor(sustained * 0.8));
   const b = generate(rate * opts.seconds, 7, 'b');
   const startB = reports.length;
@@ -161,7 +163,7 @@ async function kafkaPhases(opts: { saturate: number; rate: number; seconds: numb
       sends.push(producer.send({ topic, acks: -1, messages: b.slice(sent, due).map(({ key, value }) => ({ key, value })) }));
       sent = due;
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, TICK_MS));
   }
   await Promise.all(sends);
   await untilApplied(1 + a.length + b.length);
