@@ -17,6 +17,7 @@
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
+import { mulberry32 } from '../test/support/random.js';
 import { AtpIndex } from '../src/core/routing/atp-index.js';
 import { planShip } from '../src/core/routing/plan-ship.js';
 import type { OrderLine, RoutingLocation, ShipOrder } from '../src/core/routing/types.js';
@@ -60,18 +61,6 @@ export interface RoutingBenchResult {
   targets: { p50Ms: number; p99Ms: number; plansPerSec: number; met: boolean };
   /** 1-minute load average when the run ended: latency tails grow when the cores are shared. */
   loadAvg1m: number;
-}
-
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gaussian(rand: () => number): number {
@@ -202,7 +191,7 @@ export function buildRoutingBenchWorld(opts: { locations?: number; skus?: number
   orders: ShipOrder[];
 } {
   const nSku = opts.skus ?? 50_000;
-  const rand = rng(opts.seed ?? 42);
+  const rand = mulberry32(opts.seed ?? 42);
   const net = makeNetwork(opts.locations ?? 1000, rand);
   const index = new AtpIndex();
   for (const l of net.locations) index.upsertLocation(l);
@@ -220,7 +209,7 @@ export async function benchRoutingPlan(opts: RoutingBenchOptions = {}): Promise<
   const seed = opts.seed ?? 42;
   const baselineSample = opts.baselineSample ?? 40;
   const baselineBudgetMs = opts.baselineBudgetMs ?? 20_000;
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
 
   const net = makeNetwork(nLoc, rand);
   (globalThis as { gc?: () => void }).gc?.();
@@ -242,7 +231,7 @@ export async function benchRoutingPlan(opts: RoutingBenchOptions = {}): Promise<
   const arrayBuffersMb = (mem1.arrayBuffers - mem0.arrayBuffers) / 2 ** 20;
 
   const orders = makeOrders(nOrders, nSku, net, rand);
-  const warm = makeOrders(Math.min(500, nOrders), nSku, net, rng(seed + 1));
+  const warm = makeOrders(Math.min(500, nOrders), nSku, net, mulberry32(seed + 1));
   for (const o of warm) planShip(o, index);
 
   const lat = new Float64Array(nOrders);

@@ -21,6 +21,7 @@ import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { rowFromEvent } from '../src/ledger/ledger-row.js';
 import { startMockKafka } from '../test/support/kafka-broker.js';
+import { mulberry32 } from '../test/support/random.js';
 import { percentile, round } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -30,18 +31,6 @@ const LOCATIONS = 50;
 const PARTITIONS = 12;
 /** Phase B produces every TICK_MS (BENCH_TICK_MS; a producer's linger, in effect). */
 const TICK_MS = Number(process.env.BENCH_TICK_MS ?? 10);
-
-/** A small, well-mixed seeded PRNG (an LCG's low bits would cover only a few thousand positions). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generate(n: number, seed: number, prefix: string): Array<{ key: string; value: string; event: StockEvent }> {
   const r = mulberry32(seed);

@@ -4,7 +4,7 @@
 // eventId, new offset), whole batches redelivered (same offsets), several batches per
 // transaction. They go through the real batch-apply path (Reconciler.applyBatches → writeLedger)
 // or writeLedger directly, and the result must equal
-//   - the independent in-order replay (test/support/ledger-harness.ts referenceInOrder),
+//   - the independent in-order replay (test/support/reference-fold.ts referenceInOrder),
 //   - the pure fold of the stored ledger (and rebuildPositions in verify mode finds nothing),
 // with exactly one ledger row and one processed_events claim per eventId.
 // Runs share one database per suite; each run has its own SKUs, event ids and topic.
@@ -22,9 +22,10 @@ import { Reconciler } from '../src/reconciler/reconciler.js';
 import type { LedgerEntry } from '../src/core/ledger-entry.js';
 import {
   addLocations, deliveryPlanArb, entriesOf, eventSpecArb, expectedByKey, faultyDatabase, foldLedger, InjectedFault,
-  LOCATIONS, openTestDb, recordUnhandledClientErrors, planTransactions, processedIds, repeatedIds, skuName, snapshot, sortedMap, storedLedger,
-  storedPositions, toEvent, type DeliveryPlan, type EventSpec, type FaultMode, type Kind,
+  LOCATIONS, recordUnhandledClientErrors, planTransactions, processedIds, repeatedIds, skuName, snapshot, sortedMap, storedLedger,
+  storedPositions, toEvent, type DeliveryPlan, type EventSpec, type FaultMode,
 } from './support/ledger-harness.js';
+import { openTestDb, type Kind } from './support/test-database.js';
 
 const RUNS = Number(process.env.LEDGER_PROPERTY_RUNS) || 50;
 const FAULT_RUNS = Math.max(10, Math.round(RUNS / 2));
@@ -97,7 +98,7 @@ function defineSuite(kind: Kind): void {
     const newRun = () => `${kind}r${++runs}`;
 
     beforeAll(async () => {
-      ({ db, close } = await openTestDb(kind));
+      ({ db, close } = await openTestDb(kind, { poolSize: 8, pgliteOnDisk: true }));
       // A killed connection must not take the worker down (see the pg adapter test below).
       unhandledClientErrors = recordUnhandledClientErrors(db);
       await addLocations(db);

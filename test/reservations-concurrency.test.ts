@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../src/db/database.js';
-import { openDatabase } from '../src/db/open-database.js';
 import { buildApp } from '../src/http/app.js';
 import { reservationRoutes } from '../src/http/routes/reservations.js';
 import { writeLedger } from '../src/ledger/ledger-writer.js';
@@ -16,31 +15,8 @@ import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { loadConfig, SCOPES } from '../src/config.js';
 import { ReservationService } from '../src/reservations/reservation-service.js';
-import { createPgTestDatabase } from './support/databases.js';
-
-type Kind = 'pg' | 'pglite';
-
-async function openTestDb(kind: Kind): Promise<{ db: Database; close(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const db = await openDatabase({ dataDir: undefined });
-    return { db, close: () => db.close() };
-  }
-  const t = await createPgTestDatabase();
-  const db = await openDatabase({ databaseUrl: t.url, poolSize: 24 });
-  return { db, close: async () => { await db.close(); await t.drop(); } };
-}
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { openTestDb, type Kind } from './support/test-database.js';
+import { mulberry32 } from './support/random.js';
 
 let seq = 0;
 function movement(sku: string, locationId: string, onHandDelta: number): LedgerRow {
@@ -79,7 +55,7 @@ function defineSuite(kind: Kind): void {
     let app: FastifyInstance;
 
     beforeAll(async () => {
-      ({ db, close } = await openTestDb(kind));
+      ({ db, close } = await openTestDb(kind, { poolSize: 24 }));
       service = new ReservationService({ db });
       for (const l of LOCATIONS) {
         await upsertLocation(db, l.id, {
@@ -132,7 +108,7 @@ function defineSuite(kind: Kind): void {
     });
 
     it('never holds more than was there, with POS sales, releases and fulfilments racing the holds', async () => {
-      const random = rng(kind === 'pg' ? 3 : 4);
+      const random = mulberry32(kind === 'pg' ? 3 : 4);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
       const skus = ['H-1', 'H-2', 'H-3'];
       await db.transaction((tx) => writeLedger(tx, skus.flatMap((s) => LOCATIONS.map((l) => movement(s, l.id, 60))), { dedupe: true }));

@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../src/db/database.js';
-import { openDatabase } from '../src/db/open-database.js';
 import { buildApp } from '../src/http/app.js';
 import { reservationRoutes } from '../src/http/routes/reservations.js';
 import { writeLedger } from '../src/ledger/ledger-writer.js';
@@ -17,19 +16,7 @@ import { loadConfig, SCOPES } from '../src/config.js';
 import { ReservationService } from '../src/reservations/reservation-service.js';
 import { ReservationConflict, ReservationNotFound, ReservationShortage } from '../src/reservations/errors.js';
 import { holdPositions, releasePositions } from '../src/reservations/reserved-positions.js';
-import { createPgTestDatabase } from './support/databases.js';
-
-type Kind = 'pg' | 'pglite';
-
-async function openTestDb(kind: Kind): Promise<{ db: Database; close(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const db = await openDatabase({ dataDir: undefined });
-    return { db, close: () => db.close() };
-  }
-  const t = await createPgTestDatabase();
-  const db = await openDatabase({ databaseUrl: t.url, poolSize: 20 });
-  return { db, close: async () => { await db.close(); await t.drop(); } };
-}
+import { openTestDb, type Kind } from './support/test-database.js';
 
 let seq = 0;
 function movement(sku: string, locationId: string, onHandDelta: number): LedgerRow {
@@ -77,7 +64,7 @@ function defineSuite(kind: Kind): void {
     const auth = { authorization: `Bearer ${TOKEN}` };
 
     beforeAll(async () => {
-      ({ db, close } = await openTestDb(kind));
+      ({ db, close } = await openTestDb(kind, { poolSize: 20 }));
       service = new ReservationService({ db, now });
       await addLocation(db, 'ams-01', { safetyStock: 1 });
       await addLocation(db, 'utr-02');

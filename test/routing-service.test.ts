@@ -6,8 +6,9 @@ import type { Database } from '../src/db/database.js';
 import { rebuildPositions } from '../src/ledger/rebuild.js';
 import { RejectService } from '../src/routing/reject-service.js';
 import {
-  addLocation, applyStock, countRow, NO_ROUTING_TOKEN, openTestDb, startRouting, stockRow, TOKEN, type Kind, type RoutingHarness,
+  addLocation, applyStock, countRow, NO_ROUTING_TOKEN, startRouting, stockRow, TOKEN, type RoutingHarness,
 } from './routing-support.js';
+import { openTestDb, type Kind } from './support/test-database.js';
 
 const DEST = { lat: 52.09, lon: 5.12 };
 const auth = { authorization: `Bearer ${TOKEN}` };

@@ -2,7 +2,6 @@
 // service wires it (index fed by reservation changes; no timers, tests settle it explicitly).
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../src/db/database.js';
-import { openDatabase } from '../src/db/open-database.js';
 import { buildApp } from '../src/http/app.js';
 import { reservationRoutes } from '../src/http/routes/reservations.js';
 import { routingRoutes } from '../src/http/routes/routing.js';
@@ -17,21 +16,9 @@ import { ReservationService } from '../src/reservations/reservation-service.js';
 import { RejectService } from '../src/routing/reject-service.js';
 import { RoutingIndex } from '../src/routing/routing-index.js';
 import { RoutingService, type RoutingServiceOptions } from '../src/routing/routing-service.js';
-import { createPgTestDatabase } from './support/databases.js';
 
-export type Kind = 'pg' | 'pglite';
 export const TOKEN = 'routing-test-secret';
 export const NO_ROUTING_TOKEN = 'routing-test-reservations-only';
-
-export async function openTestDb(kind: Kind): Promise<{ db: Database; url: string | null; close(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const db = await openDatabase({ dataDir: undefined });
-    return { db, url: null, close: () => db.close() };
-  }
-  const t = await createPgTestDatabase();
-  const db = await openDatabase({ databaseUrl: t.url, poolSize: 10 });
-  return { db, url: t.url, close: async () => { await db.close(); await t.drop(); } };
-}
 
 let seq = 0;
 export function stockRow(sku: string, locationId: string, onHandDelta: number, at = Date.now()): LedgerRow {

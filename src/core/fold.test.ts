@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { applyBatch, EMPTY_POSITION, foldEntries, sumsAfter, type PositionState } from './fold.js';
 import type { LedgerEntry } from './ledger-entry.js';
 import { entryFromEvent } from './ledger-entry.js';
+import { referenceInOrder } from '../../test/support/reference-fold.js';
 
 const T = (hhmm: string) => Date.parse(`2026-11-23T${hhmm}:00Z`);
 const base = { sku: 'A-1', locationId: 'ams-01', countQuantity: null, onHandDelta: 0, unavailableDelta: 0, missingDelta: 0, reservedDelta: 0 };
@@ -23,22 +24,6 @@ function applyIncrementally(batches: LedgerEntry[][]): PositionState {
     state = out.kind === 'incremental' ? out.next : out.next(sumsAfter(stored, out.count.at));
   }
   return state;
-}
-
-/** Independent reference: replay in time order; at equal times movements first, then counts by id. */
-function referenceInOrder(entries: LedgerEntry[]): Pick<PositionState, 'onHand' | 'unavailable' | 'missing' | 'reserved'> {
-  const sorted = [...entries].sort((a, b) => a.occurredAt - b.occurredAt
-    || Number(a.countQuantity !== null) - Number(b.countQuantity !== null)
-    || (a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0));
-  let onHand = 0, unavailable = 0, missing = 0, reserved = 0;
-  for (const e of sorted) {
-    if (e.countQuantity !== null) { onHand = e.countQuantity; missing = 0; }
-    onHand += e.onHandDelta;
-    missing += e.missingDelta;
-    unavailable += e.unavailableDelta;
-    reserved += e.reservedDelta;
-  }
-  return { onHand, unavailable, missing, reserved };
 }
 
 describe('contract §6 examples', () => {

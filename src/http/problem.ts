@@ -31,3 +31,12 @@ export class HttpProblem extends Error {
     super(problem.detail ?? problem.title);
   }
 }
+
+/** Runs `fn`, turning what `toProblem` recognises among its errors into problem answers. */
+export async function withProblems<T>(toProblem: (err: unknown) => unknown, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toProblem(err);
+  }
+}

@@ -104,7 +104,6 @@ export class ReservationService {
     const lines: ReservedLine[] = sortedByPosition(merged).map((l) => ({
       reservationId: id, lineNo: l.lineNo, sku: l.sku, locationId: l.locationId, quantity: l.quantity,
     }));
-    const cols = [merged.map((l) => l.lineNo), merged.map((l) => l.sku), merged.map((l) => l.locationId), merged.map((l) => l.quantity)];
     let outcome: 'held' | 'exists';
     try {
       outcome = await this.retrying(async () => {
@@ -114,7 +113,8 @@ export class ReservationService {
           // inside the server, with no client round trip while position rows are locked.
           const rows = await this.o.db.query<{ outcome: 'held' | 'exists' }>(
             `SELECT omnistock_hold($1, $2, $3, $4, $5, $6, $7, $8::int4[], $9::text[], $10::text[], $11::int8[]) AS outcome`,
-            [id, req.channel, req.orderRef ?? null, fingerprint, req.ttlSeconds, expiresAt, nowIso, ...cols],
+            [id, req.channel, req.orderRef ?? null, fingerprint, req.ttlSeconds, expiresAt, nowIso,
+              merged.map((l) => l.lineNo), merged.map((l) => l.sku), merged.map((l) => l.locationId), merged.map((l) => l.quantity)],
           );
           return rows[0]?.outcome ?? 'held';
         }
@@ -122,7 +122,7 @@ export class ReservationService {
         // retries its own serialization failures, so `retrying` sees none from it.
         const r = await this.batcher.hold({
           id, channel: req.channel, orderRef: req.orderRef ?? null, fingerprint, ttlSeconds: req.ttlSeconds, expiresAt, now: nowIso,
-          lines: sortedByPosition(merged).map((l) => ({ reservationId: id, lineNo: l.lineNo, sku: l.sku, locationId: l.locationId, quantity: l.quantity })),
+          lines,
         });
         if (r.outcome === 'missed') throw new HoldMissed(r.missed);
         return r.outcome;

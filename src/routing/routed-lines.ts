@@ -118,15 +118,8 @@ export async function adjustCapacity(tx: Sql, day: string, takes: readonly strin
   return takes.filter((t) => !got.has(t));
 }
 
-export interface StoredLine {
-  lineNo: number;
-  sku: string;
-  locationId: string;
-  quantity: number;
-  state: LineState;
-  shipmentNo: number | null;
-  capacityDay: string | null;
-}
+/** A line as read back (what it replaced and why are not needed there). */
+export type StoredLine = Omit<RoutedLine, 'replacesLineNo' | 'reason'>;
 
 export interface StoredRouting {
   status: string;

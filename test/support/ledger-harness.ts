@@ -4,27 +4,14 @@
 // fault-injecting wrapper around the Database port (the adapters themselves are the real ones).
 import fc from 'fast-check';
 import type { Database, Sql } from '../../src/db/database.js';
-import { openDatabase } from '../../src/db/open-database.js';
-import { foldEntries, type PositionState } from '../../src/core/fold.js';
+import { foldEntries } from '../../src/core/fold.js';
 import { entryFromEvent, type LedgerEntry } from '../../src/core/ledger-entry.js';
 import { positionKey } from '../../src/core/ids.js';
 import type { StockEvent } from '../../src/core/stock-event.js';
 import type { LogBatch, LogMessage } from '../../src/eventlog/event-log.js';
 import { upsertLocation } from '../../src/locations/location-store.js';
-import { createPgTestDatabase, createPgliteTestDir } from './databases.js';
+import { referenceInOrder, type Figures } from './reference-fold.js';
 
-export type Kind = 'pg' | 'pglite';
-
-export async function openTestDb(kind: Kind, poolSize = 8): Promise<{ db: Database; close(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const dir = createPgliteTestDir();
-    const db = await openDatabase({ dataDir: dir.dir });
-    return { db, close: async () => { await db.close(); dir.cleanup(); } };
-  }
-  const t = await createPgTestDatabase();
-  const db = await openDatabase({ databaseUrl: t.url, poolSize });
-  return { db, close: async () => { await db.close(); await t.drop(); } };
-}
 
 export const LOCATIONS = ['ams-01', 'rtm-02'] as const;
 export const SKUS_PER_RUN = 3;
@@ -103,26 +90,6 @@ export function toEvent(run: string, i: number, s: EventSpec): StockEvent {
 // ---------------------------------------------------------------------------------------------
 // Reference
 
-export type Figures = Pick<PositionState, 'onHand' | 'unavailable' | 'missing' | 'reserved'>;
-
-/**
- * Independent of src/core/fold.ts: replay in time order; at one instant movements first (a
- * movement at the count time is inside the count), then counts by id (the larger id wins).
- */
-export function referenceInOrder(entries: readonly LedgerEntry[]): Figures {
-  const sorted = [...entries].sort((a, b) => a.occurredAt - b.occurredAt
-    || Number(a.countQuantity !== null) - Number(b.countQuantity !== null)
-    || (a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0));
-  let onHand = 0, unavailable = 0, missing = 0, reserved = 0;
-  for (const e of sorted) {
-    if (e.countQuantity !== null) { onHand = e.countQuantity; missing = 0; }
-    onHand += e.onHandDelta;
-    missing += e.missingDelta;
-    unavailable += e.unavailableDelta;
-    reserved += e.reservedDelta;
-  }
-  return { onHand, unavailable, missing, reserved };
-}
 
 /** Expected stored position per key: figures from the in-order replay, the count in force from the pure fold. */
 export function expectedByKey(entries: readonly LedgerEntry[]): Map<string, StoredPosition> {

@@ -19,7 +19,7 @@ import { ReservationConflict, ReservationInvalid, ReservationNotFound, Reservati
 import type { ReservationService } from '../../reservations/reservation-service.js';
 import type { AppContext } from '../context.js';
 import type { RouteRegistrar } from '../app.js';
-import { HttpProblem, problem } from '../problem.js';
+import { HttpProblem, problem, withProblems } from '../problem.js';
 
 export const RESERVATION_ID_PATTERN = /^[A-Za-z0-9._:~-]{1,128}$/;
 const reservationId = z.string().regex(RESERVATION_ID_PATTERN, 'reservationId must match ^[A-Za-z0-9._:~-]{1,128}$');
@@ -55,7 +55,8 @@ export const reservationSchema = z.object({
   })),
 });
 
-function toProblem(err: unknown): unknown {
+/** Reservation errors as problems (the routing routes share it). */
+export function reservationProblem(err: unknown): unknown {
   if (err instanceof ReservationShortage) {
     return new HttpProblem(problem(409, err.message, {
       type: 'https://omnistock.dev/problems/insufficient-stock', title: 'Insufficient stock', shortages: err.shortages,
@@ -67,13 +68,7 @@ function toProblem(err: unknown): unknown {
   return err;
 }
 
-async function mapped<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toProblem(err);
-  }
-}
+const mapped = <T>(fn: () => Promise<T>) => withProblems(reservationProblem, fn);
 
 export function reservationRoutes(service: ReservationService): RouteRegistrar {
   return async (fastify: FastifyInstance, _ctx: AppContext) => {

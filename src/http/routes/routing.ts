@@ -5,14 +5,14 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LOCATION_ID_PATTERN, MAX_QUANTITY, SKU_PATTERN } from '../../core/ids.js';
 import { MAX_LINES } from '../../core/reservation.js';
-import { ReservationConflict, ReservationInvalid, ReservationNotFound } from '../../reservations/errors.js';
 import { PlanConflict, RoutingInvalid } from '../../routing/errors.js';
 import { geoPointSchema, planRequestSchema } from '../../routing/plan-request.js';
 import { REJECT_REASONS, type RejectService } from '../../routing/reject-service.js';
 import type { RoutingService } from '../../routing/routing-service.js';
 import type { RouteRegistrar } from '../app.js';
 import type { AppContext } from '../context.js';
-import { HttpProblem, problem } from '../problem.js';
+import { HttpProblem, problem, withProblems } from '../problem.js';
+import { reservationProblem } from './reservations.js';
 import { RESERVATION_ID_PATTERN, reservationSchema } from './reservations.js';
 
 const lineSchema = z.object({ sku: z.string(), quantity: z.number() });
@@ -56,19 +56,11 @@ function toProblem(err: unknown): unknown {
       ...(err.capacity.length > 0 ? { capacity: err.capacity } : {}),
     }));
   }
-  if (err instanceof RoutingInvalid || err instanceof ReservationInvalid) return new HttpProblem(problem(400, err.message, { errors: err.errors }));
-  if (err instanceof ReservationNotFound) return new HttpProblem(problem(404, err.message));
-  if (err instanceof ReservationConflict) return new HttpProblem(problem(409, err.message));
-  return err;
+  if (err instanceof RoutingInvalid) return new HttpProblem(problem(400, err.message, { errors: err.errors }));
+  return reservationProblem(err);
 }
 
-async function mapped<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toProblem(err);
-  }
-}
+const mapped = <T>(fn: () => Promise<T>) => withProblems(toProblem, fn);
 
 export function routingRoutes(routing: RoutingService, rejects: RejectService): RouteRegistrar {
   return (fastify: FastifyInstance, _ctx: AppContext) => {
