@@ -1,5 +1,7 @@
 // A reconciler process for the spine benchmark: the real Reconciler on Kafka and PostgreSQL,
-// reporting each committed batch (count and append→applied lag) to the parent over IPC.
+// reporting each committed batch to the parent over IPC. Append→applied lags go into a
+// millisecond histogram here (sent on request): shipping every lag over IPC cost the
+// reconciler's process more than some of the work it measures.
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/open-database.js';
 import { KafkaEventLog } from '../src/eventlog/kafka-event-log.js';
@@ -7,6 +9,8 @@ import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { Reconciler } from '../src/reconciler/reconciler.js';
 
+const MAX_LAG_MS = 120_000;
+let lagHistogram = new Uint32Array(MAX_LAG_MS + 1);
 const config = loadConfig();
 const logger = createLogger('warn');
 const db = await openDatabase({ databaseUrl: config.databaseUrl });
@@ -16,12 +20,19 @@ const reconciler = new Reconciler({
   eventsTopic: config.kafkaEventsTopic, atpTopic: config.kafkaAtpTopic, groupId: config.consumerGroup,
   onCommitted: (batch, outcome) => {
     const now = Date.now();
-    process.send?.({ applied: outcome.applied, at: now, lags: batch.messages.map((m) => now - m.appendedAt) });
+    for (const m of batch.messages) lagHistogram[Math.min(MAX_LAG_MS, Math.max(0, now - m.appendedAt))]! += 1;
+    process.send?.({ applied: outcome.applied, at: now, messages: batch.messages.length });
   },
 });
 await reconciler.start();
 process.send?.({ ready: true });
-process.on('message', (m: { stop?: boolean }) => {
+process.on('message', (m: { stop?: boolean; resetLags?: boolean; sendLags?: boolean }) => {
+  if (m.resetLags) lagHistogram = new Uint32Array(MAX_LAG_MS + 1);
+  if (m.sendLags) {
+    const buckets: Array<[number, number]> = [];
+    lagHistogram.forEach((count, ms) => { if (count > 0) buckets.push([ms, count]); });
+    process.send?.({ lagBuckets: buckets });
+  }
   if (m.stop) void reconciler.stop().then(() => log.close()).then(() => db.close()).then(() => process.exit(0));
 });
 if (process.env.BENCH_MEMLOG) {

@@ -1,10 +1,10 @@
 // The Kafka adapter (kafkajs). Records are keyed (by sku for stock events) so one key's
-// messages stay ordered on one partition. Offsets are also committed to Kafka after each
-// batch, but the source of truth is the consumer_offsets table the handler writes in its own
+// messages stay ordered on one partition. Offsets are also committed to Kafka (coalesced, once a
+// second), but the source of truth is the consumer_offsets table the handler writes in its own
 // transaction; Kafka's committed offset only saves re-reading.
 import { Kafka, logLevel as kafkaLogLevel, Partitioners, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { EventLog, LogRecord, SubscribeOptions, Subscription } from './event-log.js';
+import type { EventLog, LogBatch, LogRecord, SubscribeOptions, Subscription } from './event-log.js';
 
 export interface KafkaLogOptions {
   brokers: string[];
@@ -64,8 +64,8 @@ export class KafkaEventLog implements EventLog {
   }
 
   /**
-   * Fetching runs ahead of applying: each batch is queued behind the previous batch of its
-   * partition (order within a partition is kept), eachBatch returns at once so kafkajs fetches
+   * Fetching runs ahead of applying: each batch waits in its partition's lane behind the one
+   * being applied (order within a partition is kept), eachBatch returns at once so kafkajs fetches
    * again while the handler's transaction commits, and the Kafka offset is committed only
    * after the handler resolved. If the handler fails for good, the consumer is replaced and
    * everything queued is dropped: the new member starts from the committed offset, which is
@@ -77,7 +77,9 @@ export class KafkaEventLog implements EventLog {
     let generation = 0;
     let current: Consumer | null = null;
     let pendingMessages = 0;
-    const chains = new Map<number, Promise<void>>();
+    /** Per partition: fetched batches not yet handed over, and the hand-over in progress. */
+    type Lane = { waiting: Array<{ batch: LogBatch; gen: number; consumer: Consumer }>; running: Promise<void> | null };
+    const lanes = new Map<number, Lane>();
     /** Woken whenever a queued batch finishes (backpressure below). */
     const drained: Array<() => void> = [];
     const log = this.opts.logger;
@@ -92,6 +94,35 @@ export class KafkaEventLog implements EventLog {
         .then(() => new Promise((r) => setTimeout(r, 1_000)))
         .then(() => (stopped ? undefined : start()))
         .catch((e: unknown) => log.error({ err: e }, 'consumer restart failed'));
+    };
+
+    /**
+     * Hands a partition's fetched batches to the handler, in order, one call at a time; whatever
+     * was fetched meanwhile goes over together as one batch (consecutive offsets). Small record
+     * batches (a producer sending every few ms) would otherwise cap a transaction at one record
+     * batch per partition, and throughput with it. Batches fetched by a replaced consumer are
+     * dropped: its successor fetches again from the committed offset.
+     */
+    const pump = async (lane: Lane): Promise<void> => {
+      while (lane.waiting.length > 0) {
+        const taken = lane.waiting.splice(0);
+        const n = taken.reduce((k, w) => k + w.batch.messages.length, 0);
+        try {
+          const live = taken.filter((w) => w.gen === generation);
+          const last = live[live.length - 1];
+          if (!last) continue;
+          const merged: LogBatch = live.length === 1 ? last.batch : { ...last.batch, messages: live.flatMap((w) => w.batch.messages) };
+          try {
+            await opts.handler(merged, { heartbeat: async () => {}, isActive: () => last.gen === generation && !stopped });
+            commits.note(last.consumer, last.gen, merged.topic, merged.partition, merged.messages[merged.messages.length - 1]!.offset + 1);
+          } catch (err) {
+            if (last.gen === generation) replace(last.consumer, 'batch could not be applied', err);
+          }
+        } finally {
+          pendingMessages -= n;
+          drained.splice(0).forEach((wake) => wake());
+        }
+      }
     };
 
     const start = async (): Promise<void> => {
@@ -130,25 +161,17 @@ export class KafkaEventLog implements EventLog {
           };
           // Advances the fetch position only; nothing reaches Kafka's committed offset until applied.
           resolveOffset(String(last));
-          const n = logBatch.messages.length;
-          pendingMessages += n;
-          const run = (chains.get(partition) ?? Promise.resolve())
-            .then(async () => {
-              if (gen !== generation) return;
-              await opts.handler(logBatch, { heartbeat: async () => {}, isActive: () => gen === generation && !stopped });
-              commits.note(consumer, gen, topic, partition, last + 1);
-            })
-            .catch((err: unknown) => {
-              if (gen === generation) replace(consumer, 'batch could not be applied', err);
-            })
-            .finally(() => {
-              pendingMessages -= n;
-              drained.splice(0).forEach((wake) => wake());
-            });
-          chains.set(partition, run);
+          pendingMessages += logBatch.messages.length;
+          let lane = lanes.get(partition);
+          if (!lane) lanes.set(partition, (lane = { waiting: [], running: null }));
+          lane.waiting.push({ batch: logBatch, gen, consumer });
+          if (!lane.running) {
+            const l = lane;
+            l.running = pump(l).finally(() => { l.running = null; });
+          }
           // Backpressure: hold the fetch loop while too much is queued.
-          // (Not Promise.race over the chains: a settled chain would make it spin, and every
-          // race leaves a reaction on each pending chain, which grew the heap by GBs.)
+          // (Not Promise.race over the lanes: a settled one would make it spin, and every race
+          // leaves a reaction on each pending promise, which grew the heap by GBs.)
           while (pendingMessages > MAX_PENDING_MESSAGES && gen === generation) {
             await new Promise<void>((wake) => {
               drained.push(wake);
@@ -168,7 +191,7 @@ export class KafkaEventLog implements EventLog {
           this.consumers.delete(c);
           await c.disconnect().catch(() => {});
         }
-        await Promise.all(chains.values());
+        await Promise.all([...lanes.values()].map((l) => l.running));
         commits.stop();
       },
     };

@@ -18,42 +18,38 @@ export interface WriteResult {
 }
 
 /**
- * Marks ids as processed; returns the ids that were new. Sorted so concurrent writers take the
- * unique-index locks in the same order.
+ * Marks ids as processed; returns the ids seen before (usually none, so only those travel back).
+ * Inserted in byte order so concurrent writers take the unique-index locks in the same order.
  */
 async function claimEventIds(tx: Sql, ids: string[]): Promise<Set<string>> {
-  const sorted = [...ids].sort();
-  const rows = await tx.query<{ event_id: string }>(
-    `INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id
-     ON CONFLICT DO NOTHING RETURNING event_id`,
-    [sorted],
+  const rows = await tx.query<{ seen: string[] }>(
+    `WITH claimed AS (
+       INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id COLLATE "C"
+       ON CONFLICT DO NOTHING RETURNING event_id)
+     SELECT coalesce(array_agg(t.id), '{}') AS seen FROM unnest($1::text[]) AS t(id)
+      WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.event_id = t.id)`,
+    [ids],
   );
-  return new Set(rows.map((r) => r.event_id));
+  return new Set(rows[0]?.seen ?? []);
 }
 
+/**
+ * Rows travel as one JSON parameter: PostgreSQL parses a JSON array of objects about twice as
+ * fast as thirteen text arrays, and V8 writes it natively (node-postgres escapes array
+ * elements one by one in JavaScript).
+ */
 async function appendLedgerRows(tx: Sql, rows: readonly LedgerRow[]): Promise<void> {
-  const col = <T>(f: (r: LedgerRow) => T) => rows.map(f);
+  const json = JSON.stringify(rows.map((r) => ({
+    e: r.entryId, k: r.kind, s: r.sku, l: r.locationId, t: r.occurredAt, c: r.countQuantity, o: r.onHandDelta,
+    u: r.unavailableDelta, m: r.missingDelta, r: r.reservedDelta, src: r.source, rsn: r.reason, res: r.reservationId,
+  })));
   await tx.query(
     `INSERT INTO ledger_entries (event_id, kind, sku, location_id, occurred_at, count_quantity, on_hand_delta,
         unavailable_delta, missing_delta, reserved_delta, source, reason, reservation_id)
      SELECT e, k, s, l, to_timestamp(t / 1000.0), c, o, u, m, r, src, rsn, res
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::int8[], $7::int8[],
-        $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[], $13::text[]) AS x(e, k, s, l, t, c, o, u, m, r, src, rsn, res)`,
-    [
-      col((r) => r.entryId),
-      col((r) => r.kind),
-      col((r) => r.sku),
-      col((r) => r.locationId),
-      col((r) => r.occurredAt),
-      col((r) => r.countQuantity),
-      col((r) => r.onHandDelta),
-      col((r) => r.unavailableDelta),
-      col((r) => r.missingDelta),
-      col((r) => r.reservedDelta),
-      col((r) => r.source),
-      col((r) => r.reason),
-      col((r) => r.reservationId),
-    ],
+       FROM json_to_recordset($1::json) AS x(e text, k text, s text, l text, t float8, c int8, o int8, u int8, m int8,
+        r int8, src text, rsn text, res text)`,
+    [json],
   );
 }
 
@@ -74,19 +70,9 @@ interface Group {
   rows: LedgerRow[];
 }
 
-/** Returns the keys whose batch was applied by the upsert. */
-async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set<string>> {
-  const n = groups.length;
-  const sku: string[] = new Array(n);
-  const loc: string[] = new Array(n);
-  const onHand: number[] = new Array(n);
-  const unavailable: number[] = new Array(n);
-  const missing: number[] = new Array(n);
-  const reserved: number[] = new Array(n);
-  const from: number[] = new Array(n);
-  groups.forEach((g, i) => {
-    sku[i] = g.key.sku;
-    loc[i] = g.key.locationId;
+/** Returns the groups the upsert did not apply (by index into `groups`). */
+async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set<number>> {
+  const input = groups.map((g, i) => {
     let o = 0, u = 0, m = 0, r = 0, min = Infinity, hasCount = false;
     for (const e of g.rows) {
       o += e.onHandDelta; u += e.unavailableDelta; m += e.missingDelta; r += e.reservedDelta;
@@ -97,30 +83,32 @@ async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set
     // proposed row must pass the CHECKs before the conflict is even seen. Such a row is inserted
     // as zeros (when new) or only locked, and takes the exact path.
     const exact = hasCount || r !== 0;
-    onHand[i] = exact ? 0 : o;
-    unavailable[i] = exact ? 0 : u;
-    missing[i] = exact ? 0 : m;
-    reserved[i] = 0;
-    from[i] = exact ? -1 : min;
+    return exact
+      ? { i, s: g.key.sku, l: g.key.locationId, o: 0, u: 0, m: 0, f: -1 }
+      : { i, s: g.key.sku, l: g.key.locationId, o, u, m, f: min };
   });
-  const rows = await tx.query<{ sku: string; location_id: string }>(
-    `INSERT INTO positions AS p (sku, location_id, on_hand, unavailable, missing, reserved, batch_from, oversold)
-     SELECT s, l, o, u, m, r, CASE WHEN f < 0 THEN '-infinity'::timestamptz ELSE to_timestamp(f / 1000.0) END, false
-       FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::float8[]) AS v(s, l, o, u, m, r, f)
-      ORDER BY s, l
-     ON CONFLICT (sku, location_id) DO UPDATE SET
-        on_hand = p.on_hand + EXCLUDED.on_hand,
-        unavailable = p.unavailable + EXCLUDED.unavailable,
-        missing = p.missing + EXCLUDED.missing,
-        batch_from = EXCLUDED.batch_from,
-        oversold = p.reserved > 0
-                   AND p.reserved > p.on_hand + EXCLUDED.on_hand - p.unavailable - EXCLUDED.unavailable - p.missing - EXCLUDED.missing,
-        version = p.version + 1, updated_at = now()
-      WHERE EXCLUDED.batch_from > coalesce(p.count_at, '-infinity'::timestamptz)
-     RETURNING sku, location_id`,
-    [sku, loc, onHand, unavailable, missing, reserved, from],
+  const rows = await tx.query<{ skipped: number[] }>(
+    `WITH v AS (
+       SELECT * FROM json_to_recordset($1::json) AS v(i int4, s text, l text, o int8, u int8, m int8, f float8)),
+     up AS (
+       INSERT INTO positions AS p (sku, location_id, on_hand, unavailable, missing, reserved, batch_from, oversold)
+       SELECT s, l, o, u, m, 0, CASE WHEN f < 0 THEN '-infinity'::timestamptz ELSE to_timestamp(f / 1000.0) END, false
+         FROM v ORDER BY s COLLATE "C", l COLLATE "C"
+       ON CONFLICT (sku, location_id) DO UPDATE SET
+          on_hand = p.on_hand + EXCLUDED.on_hand,
+          unavailable = p.unavailable + EXCLUDED.unavailable,
+          missing = p.missing + EXCLUDED.missing,
+          batch_from = EXCLUDED.batch_from,
+          oversold = p.reserved > 0
+                     AND p.reserved > p.on_hand + EXCLUDED.on_hand - p.unavailable - EXCLUDED.unavailable - p.missing - EXCLUDED.missing,
+          version = p.version + 1, updated_at = now()
+        WHERE EXCLUDED.batch_from > coalesce(p.count_at, '-infinity'::timestamptz)
+       RETURNING sku, location_id)
+     SELECT coalesce(array_agg(v.i), '{}') AS skipped FROM v
+      WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.sku = v.s AND up.location_id = v.l)`,
+    [JSON.stringify(input)],
   );
-  return new Set(rows.map((r) => positionKey(r.sku, r.location_id)));
+  return new Set(rows[0]?.skipped ?? []);
 }
 
 /** The exact fold for positions the upsert left alone (already locked by it). */
@@ -160,8 +148,8 @@ export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: Wri
   for (const r of rows) if (!firstById.has(r.entryId)) firstById.set(r.entryId, r);
   let fresh = [...firstById.values()];
   if (opts.dedupe && fresh.length > 0) {
-    const claimed = await claimEventIds(tx, fresh.map((r) => r.entryId));
-    fresh = fresh.filter((r) => claimed.has(r.entryId));
+    const seen = await claimEventIds(tx, fresh.map((r) => r.entryId));
+    if (seen.size > 0) fresh = fresh.filter((r) => !seen.has(r.entryId));
   }
   const duplicates = rows.length - fresh.length;
   if (fresh.length === 0) return { applied: [], duplicates, changed: [] };
@@ -177,12 +165,12 @@ export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: Wri
   // One sorted upsert locks every touched position (creating new ones) and applies the batches
   // that lie wholly after the count in force. The rest (a count in the batch, or a movement at
   // or before the count) take the exact path below, on rows this statement already locked.
-  const applied = await upsertIncremental(tx, groups);
+  const skipped = await upsertIncremental(tx, groups);
   // Ledger rows only once their positions are locked: per position, ledger id order is then
   // the order in which writers changed it (holds write theirs under the same lock), so a replay
   // in id order sees what each writer saw. The exact path below reads these rows back.
   await appendLedgerRows(tx, fresh);
-  const slow = groups.filter((g) => g.rows.some((r) => r.countQuantity !== null || r.reservedDelta !== 0) || !applied.has(positionKey(g.key.sku, g.key.locationId)));
+  const slow = groups.filter((g, i) => skipped.has(i) || g.rows.some((r) => r.countQuantity !== null || r.reservedDelta !== 0));
   if (slow.length > 0) await applyExactly(tx, slow);
   const keys = groups.map((g) => g.key).sort(comparePositionKeys);
   return { applied: fresh, duplicates, changed: keys };

@@ -1,5 +1,8 @@
-// The message on `inventory.atp` after each batch: which positions of a SKU changed. Readers
-// (channel publishers, the routing index) re-read those positions from the ledger.
+// The messages on `inventory.atp` after each batch: which positions changed, grouped by SKU.
+// Readers (channel publishers) re-read those positions from the ledger, so a message carries no
+// quantities and order between messages does not matter. One message holds up to
+// CHANGES_PER_MESSAGE SKUs: a record per SKU cost the reconciler more in producing than the
+// batch cost in PostgreSQL.
 import type { LogRecord } from '../eventlog/event-log.js';
 import type { PositionKey } from '../ledger/ledger-row.js';
 
@@ -8,6 +11,8 @@ export interface AtpChange {
   locationIds: string[];
 }
 
+export const CHANGES_PER_MESSAGE = 1_000;
+
 export function changeRecords(keys: readonly PositionKey[]): LogRecord[] {
   const bySku = new Map<string, string[]>();
   for (const k of keys) {
@@ -15,15 +20,26 @@ export function changeRecords(keys: readonly PositionKey[]): LogRecord[] {
     if (list) list.push(k.locationId);
     else bySku.set(k.sku, [k.locationId]);
   }
-  return [...bySku].map(([sku, locationIds]) => ({ key: sku, value: JSON.stringify({ sku, locationIds } satisfies AtpChange) }));
+  const changes: AtpChange[] = [...bySku].map(([sku, locationIds]) => ({ sku, locationIds }));
+  const records: LogRecord[] = [];
+  for (let i = 0; i < changes.length; i += CHANGES_PER_MESSAGE) {
+    const part = changes.slice(i, i + CHANGES_PER_MESSAGE);
+    // Keyed by the first SKU only to spread messages over partitions.
+    records.push({ key: part[0]!.sku, value: JSON.stringify({ changes: part }) });
+  }
+  return records;
 }
 
-export function parseChange(value: string): AtpChange | null {
+/** The changes of one message; [] for anything that is not one of ours. */
+export function parseChanges(value: string): AtpChange[] {
   try {
-    const v = JSON.parse(value) as Partial<AtpChange>;
-    if (typeof v.sku === 'string' && Array.isArray(v.locationIds)) return { sku: v.sku, locationIds: v.locationIds.filter((x) => typeof x === 'string') };
+    const v = JSON.parse(value) as { changes?: unknown };
+    if (!Array.isArray(v.changes)) return [];
+    return v.changes.flatMap((c: Partial<AtpChange>) =>
+      typeof c?.sku === 'string' && Array.isArray(c.locationIds)
+        ? [{ sku: c.sku, locationIds: c.locationIds.filter((x): x is string => typeof x === 'string') }]
+        : []);
   } catch {
-    /* not ours */
+    return [];
   }
-  return null;
 }

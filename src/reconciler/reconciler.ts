@@ -128,14 +128,10 @@ export class Reconciler {
   async applyBatches(batches: readonly LogBatch[]): Promise<Array<BatchOutcome & { dead: DeadLetter[] }>> {
     const { db, groupId } = this.o;
     return db.transaction(async (tx) => {
-      // Offsets are locked in partition order; a zombie member after a rebalance waits here
-      // and then finds the messages already applied.
-      const order = batches.map((b, i) => ({ b, i })).sort((x, y) => x.b.topic.localeCompare(y.b.topic) || x.b.partition - y.b.partition);
-      const fresh: Array<LogBatch['messages']> = new Array(batches.length);
-      for (const { b, i } of order) {
-        const next = await lockOffset(tx, groupId, b.topic, b.partition);
-        fresh[i] = b.messages.filter((m) => m.offset >= next);
-      }
+      // Offsets are locked in (topic, partition) order; a zombie member after a rebalance waits
+      // here and then finds the messages already applied.
+      const next = await lockOffsets(tx, groupId, batches);
+      const fresh = batches.map((b, i) => b.messages.filter((m) => m.offset >= next[i]!));
       const dead: DeadLetter[][] = batches.map(() => []);
       const parsed: Array<{ row: LedgerRow; m: LogBatch['messages'][number]; i: number }> = [];
       batches.forEach((_, i) => {
@@ -164,14 +160,10 @@ export class Reconciler {
       const allDead = dead.flat();
       if (allDead.length > 0) await insertDeadLetters(tx, batches, dead);
       const written = await writeLedger(tx, rows, { dedupe: true });
-      for (const { b, i } of order) {
+      await storeOffsets(tx, groupId, batches.flatMap((b, i) => {
         const last = fresh[i]![fresh[i]!.length - 1];
-        if (!last) continue;
-        await tx.query(
-          'UPDATE consumer_offsets SET next_offset = $4, updated_at = now() WHERE consumer_group = $1 AND topic = $2 AND partition = $3',
-          [groupId, b.topic, b.partition, last.offset + 1],
-        );
-      }
+        return last ? [{ topic: b.topic, partition: b.partition, next: last.offset + 1 }] : [];
+      }));
       if (this.o.log instanceof EmbeddedEventLog && written.changed.length > 0) {
         // Embedded: the change announcement commits with the batch (an outbox in the same DB).
         await this.o.log.appendIn(tx, this.o.atpTopic, changeRecords(written.changed));
@@ -218,16 +210,39 @@ export class Reconciler {
   }
 }
 
-async function lockOffset(tx: Sql, group: string, topic: string, partition: number): Promise<number> {
+/**
+ * Locks the stored offsets of the batches' partitions in one statement and returns, per batch,
+ * the next offset to apply. The no-op DO UPDATE takes the row lock (in input order, sorted
+ * byte-wise like every reconciler's) and returns the latest committed value, as FOR UPDATE would.
+ */
+async function lockOffsets(tx: Sql, group: string, batches: readonly LogBatch[]): Promise<number[]> {
+  const parts = [...new Map(batches.map((b) => [`${b.topic}\u0000${b.partition}`, { topic: b.topic, partition: b.partition }])).values()];
+  const rows = await tx.query<{ topic: string; partition: number; next_offset: number }>(
+    `INSERT INTO consumer_offsets AS o (consumer_group, topic, partition, next_offset)
+     SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int4[]) AS x(t, p) ORDER BY t COLLATE "C", p
+     ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = o.next_offset
+     RETURNING topic, partition, next_offset`,
+    [group, parts.map((p) => p.topic), parts.map((p) => p.partition)],
+  );
+  const next = new Map(rows.map((r) => [`${r.topic}\u0000${r.partition}`, r.next_offset]));
+  return batches.map((b) => next.get(`${b.topic}\u0000${b.partition}`) ?? 0);
+}
+
+/** Stores each partition's next offset (the highest, where a group holds consecutive batches of one partition). */
+async function storeOffsets(tx: Sql, group: string, all: ReadonlyArray<{ topic: string; partition: number; next: number }>): Promise<void> {
+  const highest = new Map<string, { topic: string; partition: number; next: number }>();
+  for (const o of all) {
+    const k = `${o.topic}\u0000${o.partition}`;
+    if ((highest.get(k)?.next ?? -1) < o.next) highest.set(k, o);
+  }
+  const offsets = [...highest.values()];
+  if (offsets.length === 0) return;
   await tx.query(
-    'INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING',
-    [group, topic, partition],
+    `UPDATE consumer_offsets o SET next_offset = x.n, updated_at = now()
+       FROM unnest($2::text[], $3::int4[], $4::int8[]) AS x(t, p, n)
+      WHERE o.consumer_group = $1 AND o.topic = x.t AND o.partition = x.p`,
+    [group, offsets.map((o) => o.topic), offsets.map((o) => o.partition), offsets.map((o) => o.next)],
   );
-  const rows = await tx.query<{ next_offset: number }>(
-    'SELECT next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
-    [group, topic, partition],
-  );
-  return rows[0]?.next_offset ?? 0;
 }
 
 async function insertDeadLetters(tx: Sql, batches: readonly LogBatch[], deadPerBatch: readonly DeadLetter[][]): Promise<void> {

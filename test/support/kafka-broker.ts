@@ -57,24 +57,29 @@ export function parseBrokerList(raw: string | undefined): string[] {
 }
 
 /** Builds test/broker/mock-kafka when it is missing or older than its source. Safe to call from several processes at once. */
-export async function ensureMockKafkaBinary(): Promise<string> {
-  const src = fs.statSync(MOCK_KAFKA_SOURCE);
-  const bin = statOrNull(MOCK_KAFKA_BINARY);
-  if (bin && bin.mtimeMs >= src.mtimeMs) return MOCK_KAFKA_BINARY;
+export function ensureMockKafkaBinary(): Promise<string> {
+  return ensureLibrdkafkaBinary(MOCK_KAFKA_SOURCE, MOCK_KAFKA_BINARY);
+}
+
+/** Compiles a one-file C program against librdkafka when its binary is missing or older than its source. */
+export async function ensureLibrdkafkaBinary(source: string, binary: string): Promise<string> {
+  const src = fs.statSync(source);
+  const bin = statOrNull(binary);
+  if (bin && bin.mtimeMs >= src.mtimeMs) return binary;
   // Each builder writes its own temporary file and renames it into place: rename is atomic,
   // so concurrent workers never run (or overwrite) a half-written binary.
-  const tmp = path.join(BROKER_DIR, `.mock-kafka.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(path.dirname(binary), `.${path.basename(binary)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const cc = process.env.CC || 'gcc';
   try {
-    await execFileAsync(cc, ['-O2', '-Wall', '-o', tmp, MOCK_KAFKA_SOURCE, '-lrdkafka'], { timeout: 120_000 });
-    fs.renameSync(tmp, MOCK_KAFKA_BINARY);
+    await execFileAsync(cc, ['-O2', '-Wall', '-o', tmp, source, '-lrdkafka'], { timeout: 120_000 });
+    fs.renameSync(tmp, binary);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     const hint = e.code === 'ENOENT' ? `${cc} not found` : (e.stderr ?? e.message).trim();
-    throw new Error(`building ${path.relative(process.cwd(), MOCK_KAFKA_BINARY)} failed (needs gcc and librdkafka-dev: apt-get install -y gcc librdkafka-dev): ${hint}`);
+    throw new Error(`building ${path.relative(process.cwd(), binary)} failed (needs gcc and librdkafka-dev: apt-get install -y gcc librdkafka-dev): ${hint}`);
   }
-  return MOCK_KAFKA_BINARY;
+  return binary;
 }
 
 /** Starts a fresh in-memory Kafka cluster (always a mock, whatever KAFKA_BROKERS says). */
