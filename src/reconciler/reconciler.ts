@@ -127,6 +127,9 @@ export class Reconciler {
   /** Several batches (distinct partitions or consecutive ones), one transaction. */
   async applyBatches(batches: readonly LogBatch[]): Promise<Array<BatchOutcome & { dead: DeadLetter[] }>> {
     const { db, groupId } = this.o;
+    // Parsing needs no database: done before the transaction, so the connection (and the row
+    // locks) are not held while this thread decodes thousands of events.
+    const decoded = batches.map((b) => b.messages.map(decode));
     return db.transaction(async (tx) => {
       // Offsets are locked in (topic, partition) order; a zombie member after a rebalance waits
       // here and then finds the messages already applied.
@@ -134,18 +137,11 @@ export class Reconciler {
       const fresh = batches.map((b, i) => b.messages.filter((m) => m.offset >= next[i]!));
       const dead: DeadLetter[][] = batches.map(() => []);
       const parsed: Array<{ row: LedgerRow; m: LogBatch['messages'][number]; i: number }> = [];
-      batches.forEach((_, i) => {
-        for (const m of fresh[i]!) {
-          let json: unknown;
-          try {
-            json = JSON.parse(m.value);
-          } catch {
-            dead[i]!.push({ ...m, payload: m.value, reason: 'not JSON' });
-            continue;
-          }
-          const r = parseStockEvent(json);
-          if (!r.ok) dead[i]!.push({ ...m, payload: m.value, reason: `invalid event: ${r.error}` });
-          else parsed.push({ row: rowFromEvent(r.event), m, i });
+      decoded.forEach((list, i) => {
+        for (const d of list) {
+          if (d.m.offset < next[i]!) continue;
+          if (d.row) parsed.push({ row: d.row, m: d.m, i });
+          else dead[i]!.push({ ...d.m, payload: d.m.value, reason: d.reason });
         }
       });
       const known = await this.locations.filterKnown(tx, parsed.map((p) => p.row.locationId));
@@ -215,6 +211,20 @@ export class Reconciler {
  * the next offset to apply. The no-op DO UPDATE takes the row lock (in input order, sorted
  * byte-wise like every reconciler's) and returns the latest committed value, as FOR UPDATE would.
  */
+type LogMessage = LogBatch['messages'][number];
+
+/** A message as a ledger row, or the reason it goes to dead letters. */
+function decode(m: LogMessage): { m: LogMessage; row: LedgerRow; reason?: undefined } | { m: LogMessage; row?: undefined; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(m.value);
+  } catch {
+    return { m, reason: 'not JSON' };
+  }
+  const r = parseStockEvent(json);
+  return r.ok ? { m, row: rowFromEvent(r.event) } : { m, reason: `invalid event: ${r.error}` };
+}
+
 async function lockOffsets(tx: Sql, group: string, batches: readonly LogBatch[]): Promise<number[]> {
   const parts = [...new Map(batches.map((b) => [`${b.topic}\u0000${b.partition}`, { topic: b.topic, partition: b.partition }])).values()];
   const rows = await tx.query<{ topic: string; partition: number; next_offset: number }>(
