@@ -11,6 +11,8 @@ import { Reconciler } from '../src/reconciler/reconciler.js';
 
 const MAX_LAG_MS = 120_000;
 let lagHistogram = new Uint32Array(MAX_LAG_MS + 1);
+let tickMessages = 0;
+let transactions: number[] = [];
 const config = loadConfig();
 const logger = createLogger('warn');
 const db = await openDatabase({ databaseUrl: config.databaseUrl });
@@ -21,12 +23,19 @@ const reconciler = new Reconciler({
   onCommitted: (batch, outcome) => {
     const now = Date.now();
     for (const m of batch.messages) lagHistogram[Math.min(MAX_LAG_MS, Math.max(0, now - m.appendedAt))]! += 1;
+    // The batches of one transaction are reported in one go, so a tick's worth is one transaction.
+    if (tickMessages === 0) setImmediate(() => { transactions.push(tickMessages); tickMessages = 0; });
+    tickMessages += batch.messages.length;
     process.send?.({ applied: outcome.applied, at: now, messages: batch.messages.length });
   },
 });
 await reconciler.start();
 process.send?.({ ready: true });
-process.on('message', (m: { stop?: boolean; resetLags?: boolean; sendLags?: boolean }) => {
+process.on('message', (m: { stop?: boolean; resetLags?: boolean; sendLags?: boolean; sendTransactions?: boolean }) => {
+  if (m.sendTransactions) {
+    process.send?.({ transactionSizes: transactions });
+    transactions = [];
+  }
   if (m.resetLags) lagHistogram = new Uint32Array(MAX_LAG_MS + 1);
   if (m.sendLags) {
     const buckets: Array<[number, number]> = [];

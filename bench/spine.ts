@@ -92,21 +92,25 @@ async function seedLocations(db: Database) {
   }
 }
 
-/** CPU ticks (1/100 s) used so far by postgres, the broker, the reconciler worker and this process (BENCH_DEBUG only). */
-function cpuSnapshot(workerPid: number): Record<string, number> {
-  const out: Record<string, number> = { postgres: 0, broker: 0, worker: 0, producer: 0, total: 0 };
+/** CPU ticks (1/100 s) used so far per process: postgres, the broker, the reconciler worker, this process (BENCH_DEBUG only). */
+function cpuSnapshot(workerPid: number): Map<number, { kind: string; ticks: number }> {
+  const out = new Map<number, { kind: string; ticks: number }>();
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let stat: string;
     try { stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(f[11]) + Number(f[12]);
-    const k = name === 'postgres' ? 'postgres' : name === 'mock-kafka' ? 'broker' : Number(pid) === workerPid ? 'worker' : Number(pid) === process.pid ? 'producer' : null;
-    if (k) out[k]! += ticks;
+    const kind = name === 'postgres' ? 'postgres' : name === 'mock-kafka' ? 'broker' : Number(pid) === workerPid ? 'worker' : Number(pid) === process.pid ? 'bench' : 'other';
+    out.set(Number(pid), { kind, ticks: Number(f[11]) + Number(f[12]) });
   }
-  const all = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  out.total = all[0]! + all[1]! + all[2]! + all[5]! + all[6]!;
   return out;
+}
+
+/** µs of CPU per event between two snapshots, by kind (processes that exited in between are missed). */
+function cpuPerEvent(x: ReturnType<typeof cpuSnapshot>, y: ReturnType<typeof cpuSnapshot>, events: number): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const [pid, v] of y) sums[v.kind] = (sums[v.kind] ?? 0) + v.ticks - (x.get(pid)?.ticks ?? 0);
+  return Object.fromEntries(Object.entries(sums).map(([k, t]) => [k, Math.round((t * 1e4) / events)]));
 }
 
 const PRODUCER_SOURCE = path.join(HERE, 'load', 'kafka-produce.c');
@@ -144,6 +148,8 @@ interface ServiceUnderTest {
   untilApplied(n: number): Promise<void>;
   send(m: object): void;
   lagBuckets(): Promise<Array<[number, number]>>;
+  /** Messages per reconciler transaction since the last call. */
+  transactionSizes(): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -161,9 +167,11 @@ async function startService(): Promise<ServiceUnderTest> {
   let appliedTotal = 0;
   const waiters: Array<() => void> = [];
   let onBuckets: ((b: Array<[number, number]>) => void) | null = null;
-  await new Promise<void>((resolve) => worker.on('message', (m: WorkerReport & { ready?: boolean; lagBuckets?: Array<[number, number]> }) => {
+  let onSizes: ((s: number[]) => void) | null = null;
+  await new Promise<void>((resolve) => worker.on('message', (m: WorkerReport & { ready?: boolean; lagBuckets?: Array<[number, number]>; transactionSizes?: number[] }) => {
     if (m.ready) return resolve();
     if (m.lagBuckets) return onBuckets?.(m.lagBuckets);
+    if (m.transactionSizes) return onSizes?.(m.transactionSizes);
     reports.push(m);
     appliedTotal += m.applied;
     waiters.splice(0).forEach((w) => w());
@@ -183,6 +191,10 @@ async function startService(): Promise<ServiceUnderTest> {
       onBuckets = resolve;
       worker.send({ sendLags: true });
     }),
+    transactionSizes: () => new Promise((resolve) => {
+      onSizes = resolve;
+      worker.send({ sendTransactions: true });
+    }),
     stop: async () => {
       worker.send({ stop: true });
       await new Promise((r) => worker.on('exit', r));
@@ -199,10 +211,11 @@ async function startService(): Promise<ServiceUnderTest> {
 async function serviceRound(sut: ServiceUnderTest, events: ReturnType<typeof generate>) {
   await checkpoint();
   const base = sut.applied();
+  await sut.transactionSizes();
   const startAt = sut.reports.length;
   const lo = base + events.length * 0.1;
   const hi = base + events.length * 0.9;
-  const cpu: Array<Record<string, number>> = [];
+  const cpu: Array<ReturnType<typeof cpuSnapshot>> = [];
   if (process.env.BENCH_DEBUG) {
     void sut.untilApplied(lo).then(() => cpu.push(cpuSnapshot(sut.workerPid)));
     void sut.untilApplied(hi).then(() => cpu.push(cpuSnapshot(sut.workerPid)));
@@ -220,13 +233,13 @@ async function serviceRound(sut: ServiceUnderTest, events: ReturnType<typeof gen
     if (before < hi && cum >= hi) tHi = r.at;
   }
   if (cpu.length === 2) {
-    const [x, y] = cpu as [Record<string, number>, Record<string, number>];
-    const n = hi - lo;
-    console.error('CPU µs per event, 10%–90%:', Object.fromEntries(Object.keys(y).map((k) => [k, Math.round(((y[k]! - x[k]!) * 1e4) / n)])), 'wall µs/event', Math.round(((tHi - tLo) * 1000) / n));
+    console.error('CPU µs per event, 10%–90%:', cpuPerEvent(cpu[0]!, cpu[1]!, hi - lo), 'wall µs/event', Math.round(((tHi - tLo) * 1000) / (hi - lo)));
   }
+  const sizes = await sut.transactionSizes();
   return {
     eventsPerSec: Math.round((hi - lo) / ((tHi - tLo) / 1000)),
     avgBatchEvents: Math.round(round.reduce((n, r) => n + r.messages, 0) / Math.max(1, round.length)),
+    avgTransactionEvents: Math.round(sizes.reduce((n, x) => n + x, 0) / Math.max(1, sizes.length)),
   };
 }
 
@@ -332,13 +345,17 @@ export async function benchSpine(opts: { rounds?: number; eventsPerRound?: numbe
   const perRound = opts.eventsPerRound ?? Number(process.env.BENCH_EVENTS ?? 200_000);
   const sut = await startService();
   const ceilingDb = await freshDatabase(`omnistock_ceiling_${randomBytes(3).toString('hex')}`);
-  const results: Array<{ sustained: number; ceiling: number; share: number; avgBatchEvents: number }> = [];
+  const results: Array<{ sustained: number; ceiling: number; share: number; avgBatchEvents: number; avgTransactionEvents: number }> = [];
   try {
     for (let r = 0; r < rounds; r++) {
       const events = generate(perRound, 42 + r, `a${r}`);
       const service = await serviceRound(sut, events);
-      const ceiling = await plainSqlCeiling(ceilingDb.db, events, Math.max(500, service.avgBatchEvents));
-      results.push({ sustained: service.eventsPerSec, ceiling: ceiling.eventsPerSec, share: round(service.eventsPerSec / ceiling.eventsPerSec, 3), avgBatchEvents: service.avgBatchEvents });
+      // Same rows per transaction as the reconciler's (two loops of half each, like its two transactions in flight).
+      const ceiling = await plainSqlCeiling(ceilingDb.db, events, Math.max(500, service.avgTransactionEvents));
+      results.push({
+        sustained: service.eventsPerSec, ceiling: ceiling.eventsPerSec, share: round(service.eventsPerSec / ceiling.eventsPerSec, 3),
+        avgBatchEvents: service.avgBatchEvents, avgTransactionEvents: service.avgTransactionEvents,
+      });
       process.stderr.write(`spine round ${r + 1}/${rounds}: ${JSON.stringify(results[r])}\n`);
     }
     const sustained = median(results.map((x) => x.sustained));

@@ -55,11 +55,16 @@ export class EmbeddedEventLog implements EventLog {
       );
       return rows[0]?.next_offset ?? 0;
     };
+    // Where this subscription got to. The stored offset (consumer_offsets, written by handlers
+    // such as the reconciler inside their own transaction) wins when it is ahead, so a restart
+    // or another member's progress is respected; a handler that stores nothing still moves on
+    // (and starts again from the beginning after a restart: at least once).
+    let localNext = 0;
     const loop = async () => {
       let backoff = IDLE_POLL_MS;
       while (running) {
         try {
-          const from = await offsetOf();
+          const from = Math.max(await offsetOf(), localNext);
           const rows = await this.db.query<{ seq: number; key: string | null; payload: string; appended_ms: number }>(
             `SELECT seq, key, payload, (extract(epoch from appended_at) * 1000)::float8 AS appended_ms
                FROM log_messages WHERE topic = $1 AND seq >= $2 ORDER BY seq LIMIT ${BATCH_LIMIT}`,
@@ -79,6 +84,7 @@ export class EmbeddedEventLog implements EventLog {
             },
             { heartbeat: async () => {}, isActive: () => running },
           );
+          localNext = rows[rows.length - 1]!.seq + 1;
           backoff = IDLE_POLL_MS;
         } catch {
           // The handler reports its own failures; the batch is simply read again after a pause.

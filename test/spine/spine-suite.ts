@@ -12,6 +12,7 @@ import type { StockEvent } from '../../src/core/stock-event.js';
 import { expectedPositions, randomHistory } from '../support/stock-history.js';
 import { killAllServices, spawnService } from '../support/service-process.js';
 import { OPS, type Deployment } from './deployments.js';
+import { parseChanges } from '../../src/reconciler/change-announcement.js';
 
 const LOCATIONS = ['ams-01', 'utr-02', 'wh-1'];
 
@@ -133,6 +134,39 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       const marker = { eventId: 'dup-marker', type: 'stock.received', sku: 'DUP-1', locationId: 'ams-01', occurredAt: '2026-11-02T00:00:00Z', source: 't', quantity: 1 };
       await api(s, 'POST', '/v1/events?wait=true', { events: [marker] });
       await expectLedgerEquals(s.db, [...events, marker as StockEvent]);
+    });
+
+    it('announces the positions each batch changed on the atp topic, many SKUs to a message', async () => {
+      const seen = new Map<string, Set<string>>();
+      let messages = 0;
+      const sub = await s.log.subscribe({
+        topic: d.config().kafkaAtpTopic,
+        groupId: `atp-reader-${Date.now()}`,
+        handler: async (batch) => {
+          for (const m of batch.messages) {
+            messages += 1;
+            for (const c of parseChanges(m.value)) {
+              const set = seen.get(c.sku) ?? new Set<string>();
+              c.locationIds.forEach((l) => set.add(l));
+              seen.set(c.sku, set);
+            }
+          }
+        },
+      });
+      try {
+        const at = '2026-11-23T12:00:00Z';
+        const events = Array.from({ length: 40 }, (_, i) => ({
+          eventId: `atp-${i}`, type: 'stock.received', sku: `ATP-${i % 20}`, locationId: LOCATIONS[i % 2]!, occurredAt: at, source: 't', quantity: 1,
+        }));
+        expect((await api(s, 'POST', '/v1/events?wait=true', { events })).status).toBe(202);
+        const want = new Map(Array.from({ length: 20 }, (_, k) => [`ATP-${k}`, new Set(events.filter((e) => e.sku === `ATP-${k}`).map((e) => e.locationId))]));
+        await waitUntil(async () => [...want].every(([sku, locs]) => [...locs].every((l) => seen.get(sku)?.has(l))), 30_000, 'atp announcements');
+        // Twenty SKUs changed by one request arrive in far fewer messages than one per SKU.
+        expect(messages).toBeLessThan(20);
+        for (const [sku, locs] of want) expect([...seen.get(sku)!].sort()).toEqual([...locs].sort());
+      } finally {
+        await sub.stop();
+      }
     });
 
     it('quarantines poison messages with a reason and keeps the partition flowing', async () => {

@@ -7,7 +7,7 @@
 // before COMMIT, so position rows stay locked for as short a time as possible.
 import { sql } from 'drizzle-orm';
 import { bigint, check, date, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
-import { locations } from './stock.js';
+import { keyText, locations } from './stock.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'string' });
 
@@ -55,11 +55,11 @@ export const reservationLines = pgTable(
   {
     reservationId: text('reservation_id').notNull().references(() => reservations.id),
     lineNo: integer('line_no').notNull(),
-    sku: text('sku').notNull(),
+    sku: keyText('sku').notNull(),
     // No foreign key to locations on purpose: hundreds of concurrent holds at one location
     // would all take KEY SHARE on the same locations row (multixacts). A hold only succeeds
     // against an existing position, whose own foreign key proves the location exists.
-    locationId: text('location_id').notNull(),
+    locationId: keyText('location_id').notNull(),
     quantity: bigint('quantity', { mode: 'number' }).notNull(),
     state: text('state', { enum: RESERVATION_LINE_STATES }).notNull().default('held'),
     /** Lines shipped together from one location share a number (routing); null when not routed. */

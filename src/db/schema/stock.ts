@@ -2,10 +2,15 @@
 // bookkeeping. Quantities are bigint (parsed to JS numbers by both drivers).
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp,
+  bigint, bigserial, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp,
 } from 'drizzle-orm/pg-core';
 
 const qty = (name: string) => bigint(name, { mode: 'number' });
+/**
+ * An identifier compared byte-wise (migration 0010): index comparisons skip the locale, and
+ * ORDER BY agrees with JavaScript's sort, so every writer locks positions in the same order.
+ */
+export const keyText = customType<{ data: string }>({ dataType: () => 'text COLLATE "C"' });
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'string' });
 
 export const locations = pgTable('locations', {
@@ -24,11 +29,12 @@ export const locations = pgTable('locations', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
+// fillfactor 80 (migration 0010): room on each page for an update to stay there (HOT).
 export const positions = pgTable(
   'positions',
   {
-    sku: text('sku').notNull(),
-    locationId: text('location_id').notNull().references(() => locations.id),
+    sku: keyText('sku').notNull(),
+    locationId: keyText('location_id').notNull().references(() => locations.id),
     onHand: qty('on_hand').notNull().default(0),
     unavailable: qty('unavailable').notNull().default(0),
     /** Units a store reported as not found; unavailable until a later count. */
@@ -67,10 +73,10 @@ export const ledgerEntries = pgTable(
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     /** The stock event id, or the reservation step that wrote this entry. */
-    eventId: text('event_id').notNull(),
+    eventId: keyText('event_id').notNull(),
     kind: text('kind').notNull(),
-    sku: text('sku').notNull(),
-    locationId: text('location_id').notNull(),
+    sku: keyText('sku').notNull(),
+    locationId: keyText('location_id').notNull(),
     occurredAt: ts('occurred_at').notNull(),
     countQuantity: qty('count_quantity'),
     onHandDelta: qty('on_hand_delta').notNull().default(0),
@@ -86,7 +92,7 @@ export const ledgerEntries = pgTable(
 );
 
 export const processedEvents = pgTable('processed_events', {
-  eventId: text('event_id').primaryKey(),
+  eventId: keyText('event_id').primaryKey(),
   appliedAt: ts('applied_at').notNull().defaultNow(),
 });
 
