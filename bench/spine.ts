@@ -341,7 +341,7 @@ async function embedded(n: number) {
  * one minute to the next, so each round's ratio is taken on its own and the median reported.
  */
 export async function benchSpine(opts: { rounds?: number; eventsPerRound?: number; rate?: number; seconds?: number; embeddedEvents?: number } = {}) {
-  const rounds = opts.rounds ?? Number(process.env.BENCH_ROUNDS ?? 3);
+  const rounds = opts.rounds ?? Number(process.env.BENCH_ROUNDS ?? 5);
   const perRound = opts.eventsPerRound ?? Number(process.env.BENCH_EVENTS ?? 200_000);
   const sut = await startService();
   const ceilingDb = await freshDatabase(`omnistock_ceiling_${randomBytes(3).toString('hex')}`);
