@@ -26,6 +26,7 @@ import {
   storedPositions, toEvent, type DeliveryPlan, type EventSpec, type FaultMode,
 } from './support/ledger-harness.js';
 import { openTestDb, type Kind } from './support/test-database.js';
+import { shuffledBatches } from './support/delivery.js';
 
 const RUNS = Number(process.env.LEDGER_PROPERTY_RUNS) || 50;
 const FAULT_RUNS = Math.max(10, Math.round(RUNS / 2));
@@ -61,24 +62,6 @@ function extraRow(run: string, i: number, s: ExtraSpec): LedgerRow {
     missingDelta: s.kind === 'store.not_found' ? s.q : 0, reservedDelta: s.kind === 'reservation.held' ? s.q : 0,
     source: 'property-test', reason: null, reservationId: s.kind === 'reservation.held' ? `${run}-res${i}` : null,
   };
-}
-
-/** Deterministic shuffle with redelivered copies, cut into batches: what a writer-level caller sees. */
-function rowBatches<T extends { entryId: string }>(rows: readonly T[], dups: readonly number[], seed: number, sizes: readonly number[]): T[][] {
-  const delivery = [...rows, ...dups.map((i) => rows[i % rows.length]!)];
-  let s = seed >>> 0;
-  for (let i = delivery.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    const j = s % (i + 1);
-    [delivery[i], delivery[j]] = [delivery[j]!, delivery[i]!];
-  }
-  const out: T[][] = [];
-  for (let i = 0, b = 0; i < delivery.length; b++) {
-    const size = sizes[b % sizes.length]!;
-    out.push(delivery.slice(i, i + size));
-    i += size;
-  }
-  return out;
 }
 
 function messagesPerPartition(txs: readonly LogBatch[][]): Map<number, number> {
@@ -188,7 +171,7 @@ function defineSuite(kind: Kind): void {
           async (specs, extras, dups, seed, sizes) => {
             const run = newRun();
             const rows = [...specs.map((s, i) => rowFromEvent(toEvent(run, i, s))), ...extras.map((s, i) => extraRow(run, i, s))];
-            for (const batch of rowBatches(rows, dups, seed, sizes)) {
+            for (const batch of shuffledBatches(rows, dups, seed, sizes)) {
               await db.transaction((tx) => writeLedger(tx, batch, { dedupe: true }));
             }
             await checkRun(run, rows);
@@ -300,7 +283,7 @@ function defineSuite(kind: Kind): void {
             const run = newRun();
             const rows = specs.map((s, i) => rowFromEvent(toEvent(run, i, s)));
             await Promise.all(writers.map(async (w) => {
-              for (const batch of rowBatches(rows, w.dups, w.seed, w.sizes)) {
+              for (const batch of shuffledBatches(rows, w.dups, w.seed, w.sizes)) {
                 await db.transaction((tx) => writeLedger(tx, batch, { dedupe: true }));
               }
             }));

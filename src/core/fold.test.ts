@@ -4,6 +4,7 @@ import { applyBatch, EMPTY_POSITION, foldEntries, sumsAfter, type PositionState 
 import type { LedgerEntry } from './ledger-entry.js';
 import { entryFromEvent } from './ledger-entry.js';
 import { referenceInOrder } from '../../test/support/reference-fold.js';
+import { shuffledBatches } from '../../test/support/delivery.js';
 
 const T = (hhmm: string) => Date.parse(`2026-11-23T${hhmm}:00Z`);
 const base = { sku: 'A-1', locationId: 'ams-01', countQuantity: null, onHandDelta: 0, unavailableDelta: 0, missingDelta: 0, reservedDelta: 0 };
@@ -112,20 +113,8 @@ describe('fold property: any delivery order, any duplicates, any batching', () =
         fc.integer(),
         (records, dupPicks, batchSizes, seed) => {
           const history = records.map(toEntry);
-          // Delivery: a shuffle of the history plus redelivered copies.
-          const delivery = [...history, ...dupPicks.filter(() => history.length > 0).map((i) => history[i % history.length]!)];
-          let s = seed;
-          for (let i = delivery.length - 1; i > 0; i--) {
-            s = (s * 1103515245 + 12345) & 0x7fffffff;
-            const j = s % (i + 1);
-            [delivery[i], delivery[j]] = [delivery[j]!, delivery[i]!];
-          }
-          const batches: LedgerEntry[][] = [];
-          for (let i = 0, b = 0; i < delivery.length; b++) {
-            const size = batchSizes[b % batchSizes.length]!;
-            batches.push(delivery.slice(i, i + size));
-            i += size;
-          }
+          // Delivery: a shuffle of the history plus redelivered copies, in batches.
+          const batches: LedgerEntry[][] = shuffledBatches(history, dupPicks, seed, batchSizes);
           const incremental = applyIncrementally(batches);
           const reference = referenceInOrder(history);
           expect(pick(incremental)).toEqual(reference);

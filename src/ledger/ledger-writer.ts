@@ -70,8 +70,9 @@ interface Group {
   rows: LedgerRow[];
 }
 
-/** Returns the groups the upsert did not apply (by index into `groups`). */
+/** Returns the groups the exact path must fold (by index into `groups`): those the upsert did not apply. */
 async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set<number>> {
+  const exactOnes: number[] = [];
   const input = groups.map((g, i) => {
     let o = 0, u = 0, m = 0, r = 0, min = Infinity, hasCount = false;
     for (const e of g.rows) {
@@ -83,6 +84,7 @@ async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set
     // proposed row must pass the CHECKs before the conflict is even seen. Such a row is inserted
     // as zeros (when new) or only locked, and takes the exact path.
     const exact = hasCount || r !== 0;
+    if (exact) exactOnes.push(i);
     return exact
       ? { i, s: g.key.sku, l: g.key.locationId, o: 0, u: 0, m: 0, f: -1 }
       : { i, s: g.key.sku, l: g.key.locationId, o, u, m, f: min };
@@ -108,7 +110,7 @@ async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set
       WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.sku = v.s AND up.location_id = v.l)`,
     [JSON.stringify(input)],
   );
-  return new Set(rows[0]?.skipped ?? []);
+  return new Set([...exactOnes, ...(rows[0]?.skipped ?? [])]);
 }
 
 /** The exact fold for positions the upsert left alone (already locked by it). */
@@ -165,12 +167,12 @@ export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: Wri
   // One sorted upsert locks every touched position (creating new ones) and applies the batches
   // that lie wholly after the count in force. The rest (a count in the batch, or a movement at
   // or before the count) take the exact path below, on rows this statement already locked.
-  const skipped = await upsertIncremental(tx, groups);
+  const exact = await upsertIncremental(tx, groups);
   // Ledger rows only once their positions are locked: per position, ledger id order is then
   // the order in which writers changed it (holds write theirs under the same lock), so a replay
   // in id order sees what each writer saw. The exact path below reads these rows back.
   await appendLedgerRows(tx, fresh);
-  const slow = groups.filter((g, i) => skipped.has(i) || g.rows.some((r) => r.countQuantity !== null || r.reservedDelta !== 0));
+  const slow = groups.filter((_, i) => exact.has(i));
   if (slow.length > 0) await applyExactly(tx, slow);
   const keys = groups.map((g) => g.key).sort(comparePositionKeys);
   return { applied: fresh, duplicates, changed: keys };

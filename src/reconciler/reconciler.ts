@@ -134,7 +134,6 @@ export class Reconciler {
       // Offsets are locked in (topic, partition) order; a zombie member after a rebalance waits
       // here and then finds the messages already applied.
       const next = await lockOffsets(tx, groupId, batches);
-      const fresh = batches.map((b, i) => b.messages.filter((m) => m.offset >= next[i]!));
       const dead: DeadLetter[][] = batches.map(() => []);
       const parsed: Array<{ row: LedgerRow; m: LogBatch['messages'][number]; i: number }> = [];
       decoded.forEach((list, i) => {
@@ -157,8 +156,8 @@ export class Reconciler {
       if (allDead.length > 0) await insertDeadLetters(tx, batches, dead);
       const written = await writeLedger(tx, rows, { dedupe: true });
       await storeOffsets(tx, groupId, batches.flatMap((b, i) => {
-        const last = fresh[i]![fresh[i]!.length - 1];
-        return last ? [{ topic: b.topic, partition: b.partition, next: last.offset + 1 }] : [];
+        const last = b.messages[b.messages.length - 1];
+        return last && last.offset >= next[i]! ? [{ topic: b.topic, partition: b.partition, next: last.offset + 1 }] : [];
       }));
       if (this.o.log instanceof EmbeddedEventLog && written.changed.length > 0) {
         // Embedded: the change announcement commits with the batch (an outbox in the same DB).
