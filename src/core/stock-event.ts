@@ -2,14 +2,17 @@
 // reconciler reads from the log, so both sides reject exactly the same things.
 import { z } from 'zod';
 import { EVENT_ID_MAX, LOCATION_ID_PATTERN, MAX_QUANTITY, SKU_PATTERN } from './ids.js';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './storable-text.js';
 
 const quantity = z.number().int().min(1).max(MAX_QUANTITY);
+/** Free text the ledger stores: bounded, and storable in PostgreSQL (see storable-text.ts). */
+const storedText = (max: number) => z.string().min(1).max(max).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 const common = {
-  eventId: z.string().min(1).max(EVENT_ID_MAX),
+  eventId: storedText(EVENT_ID_MAX),
   sku: z.string().regex(SKU_PATTERN, 'sku must match ^[A-Za-z0-9._/-]{1,64}$'),
   locationId: z.string().regex(LOCATION_ID_PATTERN, 'locationId must match ^[A-Za-z0-9._-]{1,64}$'),
   occurredAt: z.iso.datetime({ offset: true }),
-  source: z.string().min(1).max(256),
+  source: storedText(256),
 };
 
 export const stockEventSchema = z.discriminatedUnion('type', [
@@ -21,13 +24,13 @@ export const stockEventSchema = z.discriminatedUnion('type', [
     ...common,
     type: z.literal('stock.adjusted'),
     delta: z.number().int().min(-MAX_QUANTITY).max(MAX_QUANTITY).refine((d) => d !== 0, 'delta must not be 0'),
-    reason: z.string().min(1).max(512),
+    reason: storedText(512),
   }),
   z.object({
     ...common,
     type: z.literal('stock.unavailable'),
     quantity: z.number().int().min(-MAX_QUANTITY).max(MAX_QUANTITY),
-    reason: z.string().min(1).max(512),
+    reason: storedText(512),
   }),
 ]);
 

@@ -177,12 +177,21 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
         ...good.slice(0, 10).map((e) => ({ key: e.sku, value: JSON.stringify(e) })),
         { key: 'PSN-1', value: JSON.stringify({ ...good[0], eventId: 'psn-bad-qty', quantity: -4, type: 'stock.received' }) },
         { key: 'PSN-1', value: JSON.stringify({ ...good[0], eventId: 'psn-bad-loc', locationId: 'nowhere' }) },
+        // Valid JSON that PostgreSQL cannot store as text: NUL, and a lone surrogate.
+        { key: 'PSN-1', value: JSON.stringify({ ...good[0], eventId: 'psn-nul\u0000' }) },
+        { key: 'PSN-1', value: JSON.stringify({ ...good[0], eventId: 'psn-surrogate', source: 'pos\ud800' }) },
         ...good.slice(10).map((e) => ({ key: e.sku, value: JSON.stringify(e) })),
       ]);
       await waitUntil(async () => (await processedCount(s.db, good.map((e) => e.eventId))) === good.length, 30_000, 'good events applied');
       await expectLedgerEquals(s.db, good);
       const dead = await s.db.query<{ reason: string; payload: string }>("SELECT reason, payload FROM dead_letters WHERE key = 'PSN-1' ORDER BY id");
-      expect(dead.map((x) => x.reason)).toEqual(['not JSON', expect.stringMatching(/^invalid event: quantity/), 'unknown locationId: nowhere']);
+      expect(dead.map((x) => x.reason)).toEqual([
+        // Within one batch, messages that fail to decode are quarantined before unknown locations.
+        'not JSON', expect.stringMatching(/^invalid event: quantity/),
+        'invalid event: eventId: must be well-formed Unicode without NUL characters',
+        'invalid event: source: must be well-formed Unicode without NUL characters',
+        'unknown locationId: nowhere',
+      ]);
       expect(dead[0]!.payload).toBe('this is not json {');
       // Operators see the same through the API (admin scope), newest first.
       const listed = await api(s, 'GET', '/v1/dead-letters?key=PSN-1');
@@ -205,11 +214,15 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
           { ...ok, eventId: 'bad-8', occurredAt: '2026-11-02T00:00:00' },
           { ...ok, eventId: 'bad-9', type: 'stock.teleported' },
           'not an object',
+          { ...ok, eventId: 'bad-11\u0000' },
+          { ...ok, eventId: 'bad-12', reason: 'r', type: 'stock.adjusted', delta: 1, source: 'pos\udc00' },
         ],
       });
       expect(r.status).toBe(202);
       expect(r.json.accepted).toBe(1);
-      expect(r.json.rejected.map((x: any) => x.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(r.json.rejected.map((x: any) => x.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(r.json.rejected[9].error).toMatch(/eventId: must be well-formed Unicode/);
+      expect(r.json.rejected[10].error).toMatch(/source: must be well-formed Unicode/);
       expect(r.json.rejected[0].error).toMatch(/quantity/);
       expect(r.json.rejected[3].error).toMatch(/locationId/);
       expect(r.json.rejected[4].error).toMatch(/eventId/);
