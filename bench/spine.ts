@@ -20,6 +20,7 @@ import { Reconciler } from '../src/reconciler/reconciler.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { rowFromEvent } from '../src/ledger/ledger-row.js';
+import { copyLine } from '../src/db/copy-text.js';
 import { ensureLibrdkafkaBinary, startMockKafka } from '../test/support/kafka-broker.js';
 import { mulberry32 } from '../test/support/random.js';
 import { histogramPercentile, round } from './stats.js';
@@ -256,8 +257,8 @@ async function lagPhase(sut: ServiceUnderTest, rate: number, seconds: number) {
 
 /**
  * The ceiling: the same rows, same batch size, no service: no Kafka, no parsing or validation,
- * no offsets, no counts' exact path. The statements are the service's own shapes (rows as one
- * JSON parameter, dedupe claim, ledger insert, positions upsert summing deltas), so the ratio
+ * no offsets, no counts' exact path. The statements are the service's own shapes (dedupe claim,
+ * positions upsert summing deltas from one JSON parameter, ledger rows by COPY), so the ratio
  * measures what the service adds, not a difference in how rows reach PostgreSQL. Two loops, like
  * the reconciler's two transactions in flight.
  */
@@ -289,12 +290,8 @@ export async function plainSqlCeiling(db: Database, events: ReturnType<typeof ge
            ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = p.on_hand + EXCLUDED.on_hand, version = p.version + 1, updated_at = now()`,
           [JSON.stringify([...sums.values()])],
         );
-        await tx.query(
-          `INSERT INTO ledger_entries (event_id, kind, sku, location_id, occurred_at, count_quantity, on_hand_delta, source)
-           SELECT e, k, s, l, to_timestamp(t / 1000.0), c, o, src
-             FROM json_to_recordset($1::json) AS x(e text, k text, s text, l text, t float8, c int8, o int8, src text)`,
-          [JSON.stringify(part.map((r) => ({ e: r.entryId, k: r.kind, s: r.sku, l: r.locationId, t: r.occurredAt, c: r.countQuantity, o: r.onHandDelta, src: r.source })))],
-        );
+        await tx.copyIn('ledger_entries', ['event_id', 'kind', 'sku', 'location_id', 'occurred_at', 'count_quantity', 'on_hand_delta', 'source'],
+          part.map((r) => copyLine([r.entryId, r.kind, r.sku, r.locationId, new Date(r.occurredAt).toISOString(), r.countQuantity, r.onHandDelta, r.source])).join(''));
       });
     }
   }));

@@ -1,5 +1,8 @@
 // PostgreSQL server adapter (node-postgres pool).
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Database, Sql } from './database.js';
 
 // bigint and numeric columns come back as JS numbers: quantities stay far below 2^53.
@@ -12,10 +15,22 @@ export function openPgDatabase(connectionString: string, opts: { max?: number } 
   pool.on('error', () => {});
   const run = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) =>
     (await client.query(text, params as unknown[] | undefined)).rows as R[];
+  const copyIn = async (client: pg.PoolClient, table: string, columns: readonly string[], text: string) => {
+    if (text.length === 0) return;
+    await pipeline(Readable.from([Buffer.from(text)]), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+  };
   return {
     kind: 'pg',
     pool,
     query: (text, params) => run(pool, text, params),
+    async copyIn(table, columns, text) {
+      const client = await pool.connect();
+      try {
+        await copyIn(client, table, columns, text);
+      } finally {
+        client.release();
+      }
+    },
     async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       // pg-pool drops its own listener while a client is checked out: a connection the server
@@ -27,7 +42,10 @@ export function openPgDatabase(connectionString: string, opts: { max?: number } 
       client.on('error', onError);
       try {
         await client.query('BEGIN');
-        const result = await fn({ query: (text, params) => run(client, text, params) });
+        const result = await fn({
+          query: (text, params) => run(client, text, params),
+          copyIn: (table, columns, text) => copyIn(client, table, columns, text),
+        });
         await client.query('COMMIT');
         return result;
       } catch (err) {

@@ -1,9 +1,15 @@
 // Embedded PostgreSQL adapter (PGlite, WASM). PGlite runs one statement at a time and
 // serialises transactions itself, which is what makes the embedded log's order safe.
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Database } from './database.js';
 
 const toNumber = (v: string) => Number(v);
+
+/** PGlite takes COPY data as a blob read from the virtual file /dev/blob. */
+async function copyIn(db: PGlite | Transaction, table: string, columns: readonly string[], text: string): Promise<void> {
+  if (text.length === 0) return;
+  await db.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob([text]) });
+}
 
 export async function openPgliteDatabase(dataDir: string | undefined): Promise<Database & { pglite: PGlite }> {
   const pglite = await PGlite.create(dataDir ? { dataDir, parsers: { 20: toNumber, 1700: toNumber } } : { parsers: { 20: toNumber, 1700: toNumber } });
@@ -11,7 +17,11 @@ export async function openPgliteDatabase(dataDir: string | undefined): Promise<D
     kind: 'pglite',
     pglite,
     query: async (text, params) => (await pglite.query(text, params as unknown[] | undefined)).rows as never[],
-    transaction: (fn) => pglite.transaction((tx) => fn({ query: async (text, params) => (await tx.query(text, params as unknown[] | undefined)).rows as never[] })),
+    copyIn: (table, columns, text) => copyIn(pglite, table, columns, text),
+    transaction: (fn) => pglite.transaction((tx) => fn({
+      query: async (text, params) => (await tx.query(text, params as unknown[] | undefined)).rows as never[],
+      copyIn: (table, columns, text) => copyIn(tx, table, columns, text),
+    })),
     close: () => pglite.close(),
   };
 }

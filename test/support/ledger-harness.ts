@@ -299,25 +299,29 @@ export function faultyDatabase(db: Database, failAt: number, mode: FaultMode): D
     kind: db.kind,
     fired: false,
     query: <R>(text: string, params?: readonly unknown[]) => db.query<R>(text, params),
+    copyIn: (table: string, columns: readonly string[], text: string) => db.copyIn(table, columns, text),
     close: () => Promise.resolve(),
     transaction: <T>(fn: (tx: Sql) => Promise<T>): Promise<T> =>
       db.transaction(async (tx) => {
         let n = 0;
-        const wrapped: Sql = {
-          query: async <R>(text: string, params?: readonly unknown[]): Promise<R[]> => {
-            n += 1;
-            if (n === failAt && !out.fired) {
-              out.fired = true;
-              if (mode === 'throw-before') throw new InjectedFault(n);
-              if (mode === 'kill-connection') {
-                await tx.query('SELECT pg_terminate_backend(pg_backend_pid())');
-                throw new Error('the backend survived pg_terminate_backend');
-              }
-              await tx.query<R>(text, params);
-              throw new InjectedFault(n);
+        // Every statement counts, COPY included: the fault may strike at any of them.
+        const step = async <R>(run: () => Promise<R>): Promise<R> => {
+          n += 1;
+          if (n === failAt && !out.fired) {
+            out.fired = true;
+            if (mode === 'throw-before') throw new InjectedFault(n);
+            if (mode === 'kill-connection') {
+              await tx.query('SELECT pg_terminate_backend(pg_backend_pid())');
+              throw new Error('the backend survived pg_terminate_backend');
             }
-            return tx.query<R>(text, params);
-          },
+            await run();
+            throw new InjectedFault(n);
+          }
+          return run();
+        };
+        const wrapped: Sql = {
+          query: <R>(text: string, params?: readonly unknown[]) => step(() => tx.query<R>(text, params)),
+          copyIn: (table, columns, text) => step(() => tx.copyIn(table, columns, text)),
         };
         return fn(wrapped);
       }),
