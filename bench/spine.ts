@@ -161,7 +161,8 @@ async function startService(): Promise<ServiceUnderTest> {
   const broker = external ? null : await startMockKafka({ topics: [{ name: topic, partitions: PARTITIONS }] });
   const brokers = external ?? broker!.brokers;
   const worker = fork(path.join(HERE, 'spine-reconciler-worker.ts'), [], {
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
+    // The young generation the Dockerfile and `npm start` give the service (NODE_OPTIONS).
+    execArgv: ['--import', 'tsx', '--max-semi-space-size=64', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
     env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: brokers.join(','), KAFKA_EVENTS_TOPIC: topic, KAFKA_ATP_TOPIC: `${topic}.atp`, RECONCILER_GROUP: `bench-${topic}`, LOG_LEVEL: 'warn' },
   });
   const reports: WorkerReport[] = [];
