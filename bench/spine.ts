@@ -20,7 +20,7 @@ import { Reconciler } from '../src/reconciler/reconciler.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { rowFromEvent } from '../src/ledger/ledger-row.js';
-import { copyLine } from '../src/db/copy-text.js';
+import { copyLine, copyTimestamp } from '../src/db/copy-text.js';
 import { ensureLibrdkafkaBinary, startMockKafka } from '../test/support/kafka-broker.js';
 import { mulberry32 } from '../test/support/random.js';
 import { histogramPercentile, round } from './stats.js';
@@ -292,7 +292,7 @@ export async function plainSqlCeiling(db: Database, events: ReturnType<typeof ge
           [JSON.stringify([...sums.values()])],
         );
         await tx.copyIn('ledger_entries', ['event_id', 'kind', 'sku', 'location_id', 'occurred_at', 'count_quantity', 'on_hand_delta', 'source'],
-          part.map((r) => copyLine([r.entryId, r.kind, r.sku, r.locationId, new Date(r.occurredAt).toISOString(), r.countQuantity, r.onHandDelta, r.source])).join(''));
+          part.map((r) => copyLine([r.entryId, r.kind, r.sku, r.locationId, copyTimestamp(r.occurredAt), r.countQuantity, r.onHandDelta, r.source])).join(''));
       });
     }
   }));

@@ -3,7 +3,7 @@
 // transaction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { copyLine } from '../src/db/copy-text.js';
+import { copyLine, copyTimestamp } from '../src/db/copy-text.js';
 import { isStorableText } from '../src/core/storable-text.js';
 import { openTestDb, type Kind, type TestDatabase } from './support/test-database.js';
 
@@ -26,6 +26,21 @@ describe.each<Kind>(['pg', 'pglite'])('copyIn on %s', (kind) => {
         const back = await t.db.query<{ n: number; s: string; q: number | null; ms: number }>(
           'SELECT n, s, q, (extract(epoch from at) * 1000)::float8 AS ms FROM copy_probe ORDER BY n');
         expect(back).toEqual(rows.map(([n, s, q]) => ({ n, s, q, ms: Date.parse('2026-11-23T10:00:00.125Z') })));
+      },
+    ), { numRuns: 25 });
+  });
+
+  it('round-trips every instant an event may carry, year 0000 (1 BC to PostgreSQL) to 9999', async () => {
+    // The contract's occurredAt: ISO-8601 with offset, years 0000-9999, so UTC reaches into year -1.
+    const min = Date.parse('0000-01-01T00:00:00+23:59');
+    const max = Date.parse('9999-12-31T23:59:59.999-23:59');
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.oneof(fc.integer({ min, max }), fc.constantFrom(min, max, Date.parse('0000-01-01T00:00:00Z'), Date.parse('0001-01-01T00:00:00Z') - 1, 0)), { minLength: 1, maxLength: 20 }),
+      async (instants) => {
+        await t.db.query('DELETE FROM copy_probe');
+        await t.db.transaction((tx) => tx.copyIn('copy_probe', ['n', 'at'], instants.map((ms, n) => copyLine([n, copyTimestamp(ms)])).join('')));
+        const back = await t.db.query<{ ms: number }>('SELECT (extract(epoch from at) * 1000)::float8 AS ms FROM copy_probe ORDER BY n');
+        expect(back.map((r) => Math.round(r.ms))).toEqual(instants);
       },
     ), { numRuns: 25 });
   });

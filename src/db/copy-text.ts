@@ -19,3 +19,21 @@ export function copyLine(values: readonly CopyValue[]): string {
   for (let i = 1; i < values.length; i++) line += '\t' + copyField(values[i]!);
   return line + '\n';
 }
+
+/** The first instant of year 1 AD, and of year 10000: outside them ISO years need translating. */
+const YEAR_1_MS = -62_135_596_800_000;
+const YEAR_10000_MS = 253_402_300_800_000;
+
+/**
+ * A timestamp (ms since the epoch) as COPY input. The contract's timestamps (years 0000–9999
+ * with an offset) reach both ends of what ISO-8601 writes plainly in UTC: PostgreSQL refuses
+ * year "0000" (it counts 1 BC, 2 BC, … for ISO years 0, -1, …) and the six-digit "+010000".
+ */
+export function copyTimestamp(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  if (ms >= YEAR_1_MS && ms < YEAR_10000_MS) return iso;
+  const m = /^([+-]?\d+)-(.*)Z$/.exec(iso);
+  if (!m) throw new RangeError(`unrepresentable timestamp ${ms}`);
+  const year = Number(m[1]);
+  return year >= 1 ? `${year}-${m[2]}Z` : `${String(1 - year).padStart(4, '0')}-${m[2]}Z BC`;
+}

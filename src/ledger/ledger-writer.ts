@@ -3,7 +3,7 @@
 // fulfilment. Steps: dedupe → lock positions in key order → append ledger rows → recount where
 // a newer count landed → write positions.
 import type { Sql } from '../db/database.js';
-import { copyLine } from '../db/copy-text.js';
+import { copyLine, copyTimestamp } from '../db/copy-text.js';
 import { applyBatch, type PositionState, type SumsAfter } from '../core/fold.js';
 import { positionKey } from '../core/ids.js';
 import { comparePositionKeys, type LedgerRow, type PositionKey } from './ledger-row.js';
@@ -47,7 +47,7 @@ async function appendLedgerRows(tx: Sql, rows: readonly LedgerRow[]): Promise<vo
   let text = '';
   for (const r of rows) {
     text += copyLine([
-      r.entryId, r.kind, r.sku, r.locationId, new Date(r.occurredAt).toISOString(), r.countQuantity, r.onHandDelta,
+      r.entryId, r.kind, r.sku, r.locationId, copyTimestamp(r.occurredAt), r.countQuantity, r.onHandDelta,
       r.unavailableDelta, r.missingDelta, r.reservedDelta, r.source, r.reason, r.reservationId,
     ]);
   }

@@ -227,6 +227,11 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       expect(r.json.rejected[3].error).toMatch(/locationId/);
       expect(r.json.rejected[4].error).toMatch(/eventId/);
       expect((await api(s, 'GET', '/v1/availability/BAD-1')).json.network.onHand).toBe(3);
+      // The earliest instant the contract's timestamps allow (year 0000, which PostgreSQL calls
+      // 1 BC) is stored and applied like any other.
+      const ancient = await api(s, 'POST', '/v1/events?wait=true', { events: [{ ...ok, eventId: 'bad-ancient', occurredAt: '0000-01-01T00:00:00+01:00' }] });
+      expect(ancient.json.accepted).toBe(1);
+      expect((await api(s, 'GET', '/v1/availability/BAD-1')).json.network.onHand).toBe(6);
 
       const malformed = await api(s, 'POST', '/v1/events', '{"events": [');
       expect(malformed.status).toBe(400);
