@@ -89,7 +89,11 @@ export class Reconciler {
       } catch (err) {
         attempt += 1;
         this.o.logger.error({ err, partition: batch.partition, attempt }, 'reconciler batch failed; retrying');
-        if (!ctx.isActive() || (!isRetriableDbError(err) && attempt >= 5)) throw err;
+        if (!ctx.isActive()) throw err;
+        // Refused twice for its data: not a passing fault. Find the message(s) at fault rather
+        // than stall the partition behind them.
+        if (isDataError(err) && attempt >= 2) return this.applyOneByOne(batch);
+        if (!isRetriableDbError(err) && attempt >= 5) throw err;
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5_000)));
         await ctx.heartbeat().catch(() => {});
       }
@@ -176,6 +180,40 @@ export class Reconciler {
     });
   }
 
+  /**
+   * A batch the database keeps refusing for its data (validation should have caught it; this is
+   * the net under it): each message in its own transaction, in order, and one the database
+   * refuses goes to dead_letters with the database's reason. Progress is stored per message, so
+   * a crash here resumes after the last one done.
+   */
+  private async applyOneByOne(batch: LogBatch): Promise<void> {
+    for (const m of batch.messages) {
+      const single: LogBatch = { ...batch, messages: [m] };
+      const started = performance.now();
+      let outcome: BatchOutcome & { dead: DeadLetter[] };
+      try {
+        outcome = (await this.applyBatches([single]))[0]!;
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        outcome = await this.quarantine(single, `refused by the database: ${(err as Error).message}`);
+      }
+      this.afterCommit(single, outcome, started);
+    }
+  }
+
+  /** Dead-letters a one-message batch and moves its partition's offset past it. */
+  private async quarantine(batch: LogBatch, reason: string): Promise<BatchOutcome & { dead: DeadLetter[] }> {
+    const m = batch.messages[0]!;
+    return this.o.db.transaction(async (tx) => {
+      const [next] = await lockOffsets(tx, this.o.groupId, [batch]);
+      if (m.offset < next!) return { applied: 0, duplicates: 0, deadLettered: 0, changed: [], dead: [] };
+      const dead = [{ ...m, payload: m.value, reason }];
+      await insertDeadLetters(tx, [batch], [dead]);
+      await storeOffsets(tx, this.o.groupId, [{ topic: batch.topic, partition: batch.partition, next: m.offset + 1 }]);
+      return { applied: 0, duplicates: 0, deadLettered: 1, changed: [], dead };
+    });
+  }
+
   private afterCommit(batch: LogBatch, outcome: BatchOutcome & { dead?: DeadLetter[] }, started: number): void {
     const { metrics, logger } = this.o;
     const now = Date.now();
@@ -254,6 +292,15 @@ async function storeOffsets(tx: Sql, group: string, all: ReadonlyArray<{ topic: 
   );
 }
 
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the data, not the moment. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/** PostgreSQL text cannot hold NUL, which a raw Kafka key or value may: shown as U+FFFD instead. */
+const storable = (s: string) => (s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s);
+
 async function insertDeadLetters(tx: Sql, batches: readonly LogBatch[], deadPerBatch: readonly DeadLetter[][]): Promise<void> {
   const topics: string[] = [];
   const dead: DeadLetter[] = [];
@@ -261,6 +308,7 @@ async function insertDeadLetters(tx: Sql, batches: readonly LogBatch[], deadPerB
   await tx.query(
     `INSERT INTO dead_letters (topic, partition, "offset", key, payload, reason)
      SELECT * FROM unnest($1::text[], $2::int[], $3::int8[], $4::text[], $5::text[], $6::text[])`,
-    [topics, dead.map((d) => d.partition), dead.map((d) => d.offset), dead.map((d) => d.key), dead.map((d) => d.payload.slice(0, 1_000_000)), dead.map((d) => d.reason)],
+    [topics, dead.map((d) => d.partition), dead.map((d) => d.offset), dead.map((d) => (d.key === null ? null : storable(d.key))),
+      dead.map((d) => storable(d.payload.slice(0, 1_000_000))), dead.map((d) => storable(d.reason))],
   );
 }

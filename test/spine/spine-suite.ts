@@ -200,6 +200,43 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       expect((await api(s, 'GET', '/v1/dead-letters', undefined, { authorization: 'Bearer reader-secret' })).status).toBe(403);
     });
 
+    it('quarantines a message the database itself refuses, with its reason, and applies the rest', async () => {
+      // Validation should stop such data; this is the net under it. A trigger stands in for
+      // whatever the database might refuse, for one marked event id.
+      const topic = d.config().kafkaEventsTopic;
+      await s.db.query(`CREATE OR REPLACE FUNCTION refuse_marked_event() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.event_id = 'ref-refuse-me' THEN RAISE EXCEPTION 'test refuses %', NEW.event_id USING ERRCODE = '22023'; END IF;
+          RETURN NEW;
+        END $$`);
+      await s.db.query('CREATE TRIGGER refuse_marked BEFORE INSERT ON ledger_entries FOR EACH ROW EXECUTE FUNCTION refuse_marked_event()');
+      try {
+        const good = randomHistory({ n: 30, skus: ['REF-1', 'REF-2'], locations: LOCATIONS, seed: 21, prefix: 'ref' });
+        const refused = { ...good[0]!, eventId: 'ref-refuse-me', sku: 'REF-1' };
+        await s.log.append(topic, [
+          ...good.slice(0, 15).map((e) => ({ key: e.sku, value: JSON.stringify(e) })),
+          { key: 'REF-1', value: JSON.stringify(refused) },
+          ...good.slice(15).map((e) => ({ key: e.sku, value: JSON.stringify(e) })),
+        ]);
+        // A raw NUL byte is not JSON; on Kafka it must reach dead_letters (PostgreSQL text cannot
+        // hold NUL), while the embedded log, itself a PostgreSQL table, refuses it at append.
+        const raw = { key: 'REF-1', value: 'raw\u0000bytes' };
+        if (s.log.kind === 'kafka') await s.log.append(topic, [raw]);
+        else await expect(s.log.append(topic, [raw])).rejects.toThrow();
+        await waitUntil(async () => (await processedCount(s.db, good.map((e) => e.eventId))) === good.length, 30_000, 'good events applied');
+        await expectLedgerEquals(s.db, good);
+        const want = ['refused by the database: test refuses ref-refuse-me', ...(s.log.kind === 'kafka' ? ['not JSON'] : [])];
+        await waitUntil(async () => (await s.db.query("SELECT 1 FROM dead_letters WHERE key = 'REF-1'")).length === want.length, 30_000, 'dead letters');
+        const dead = await s.db.query<{ reason: string; payload: string }>("SELECT reason, payload FROM dead_letters WHERE key = 'REF-1' ORDER BY id");
+        expect(dead.map((x) => x.reason)).toEqual(want);
+        expect(JSON.parse(dead[0]!.payload)).toEqual(refused);
+        if (s.log.kind === 'kafka') expect(dead[1]!.payload).toBe('raw\uFFFDbytes');
+        expect(await processedCount(s.db, ['ref-refuse-me'])).toBe(0);
+      } finally {
+        await s.db.query('DROP TRIGGER refuse_marked ON ledger_entries');
+      }
+    });
+
     it('rejects bad input with 4xx problems naming the field and keeps valid events', async () => {
       const ok = { eventId: 'bad-ok-1', type: 'stock.received', sku: 'BAD-1', locationId: 'ams-01', occurredAt: '2026-11-02T00:00:00Z', source: 't', quantity: 3 };
       const r = await api(s, 'POST', '/v1/events?wait=true', {
