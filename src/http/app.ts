@@ -38,6 +38,11 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
       return sendProblem(reply, problem(400, errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors }));
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problem(413, `body exceeds ${BODY_LIMIT} bytes`));
+    // SQLSTATE class 22 (data exception): the database refused a value the request carried, such
+    // as text with a NUL character. The request's fault, said as such, and nothing was written.
+    if (typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code)) {
+      return sendProblem(reply, problem(400, `a value in the request cannot be stored: ${err.message}`));
+    }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendProblem(reply, problem(status, err.message));
     req.log.error({ err }, 'request failed');

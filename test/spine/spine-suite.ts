@@ -281,6 +281,10 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       expect(huge.json).toMatchObject({ status: 413, title: expect.any(String) });
       expect((await api(s, 'GET', '/v1/availability/bad%20sku')).status).toBe(400);
       expect((await api(s, 'PUT', '/v1/locations/x', { name: 'x', type: 'shed', lat: 100, lon: 0 })).json.errors.map((e: any) => e.field)).toEqual(expect.arrayContaining(['body.type', 'body.lat']));
+      // A value PostgreSQL cannot store (NUL) is the request's fault: a 400 that says so, not a 500.
+      const nul = await api(s, 'PUT', '/v1/locations/nul-1', { name: 'a\u0000b', type: 'store', lat: 1, lon: 1 });
+      expect(nul.status).toBe(400);
+      expect(nul.json.detail).toMatch(/cannot be stored/);
       expect((await api(s, 'GET', '/v1/availability/A-1', undefined, {})).status).toBe(401);
       expect((await api(s, 'GET', '/v1/availability/A-1', undefined, { authorization: 'Bearer nope' })).status).toBe(401);
       expect((await api(s, 'POST', '/v1/events', { events: [] }, { authorization: 'Bearer reader-secret' })).status).toBe(403);
