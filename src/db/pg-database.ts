@@ -15,7 +15,7 @@ export function openPgDatabase(connectionString: string, opts: { max?: number } 
   pool.on('error', () => {});
   const run = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) =>
     (await client.query(text, params as unknown[] | undefined)).rows as R[];
-  const copyIn = async (client: pg.PoolClient, table: string, columns: readonly string[], text: string) => {
+  const copyThrough = async (client: pg.PoolClient, table: string, columns: readonly string[], text: string) => {
     if (text.length === 0) return;
     await pipeline(Readable.from([Buffer.from(text)]), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
   };
@@ -26,7 +26,7 @@ export function openPgDatabase(connectionString: string, opts: { max?: number } 
     async copyIn(table, columns, text) {
       const client = await pool.connect();
       try {
-        await copyIn(client, table, columns, text);
+        await copyThrough(client, table, columns, text);
       } finally {
         client.release();
       }
@@ -44,7 +44,7 @@ export function openPgDatabase(connectionString: string, opts: { max?: number } 
         await client.query('BEGIN');
         const result = await fn({
           query: (text, params) => run(client, text, params),
-          copyIn: (table, columns, text) => copyIn(client, table, columns, text),
+          copyIn: (table, columns, text) => copyThrough(client, table, columns, text),
         });
         await client.query('COMMIT');
         return result;

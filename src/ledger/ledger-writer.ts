@@ -41,7 +41,7 @@ const LEDGER_COLUMNS = [
 
 /**
  * Ledger rows are append-only and already deduplicated, so they go in with COPY: PostgreSQL
- * spends about half the CPU per row of an INSERT from a JSON parameter (bench/spine.ts).
+ * spends about half the CPU per row of an INSERT from a JSON parameter (BENCHMARKS.md, spine).
  */
 async function appendLedgerRows(tx: Sql, rows: readonly LedgerRow[]): Promise<void> {
   let text = '';

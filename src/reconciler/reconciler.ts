@@ -243,11 +243,6 @@ export class Reconciler {
   }
 }
 
-/**
- * Locks the stored offsets of the batches' partitions in one statement and returns, per batch,
- * the next offset to apply. The no-op DO UPDATE takes the row lock (in input order, sorted
- * byte-wise like every reconciler's) and returns the latest committed value, as FOR UPDATE would.
- */
 type LogMessage = LogBatch['messages'][number];
 
 /** A message as a ledger row, or the reason it goes to dead letters. */
@@ -262,6 +257,11 @@ function decode(m: LogMessage): { m: LogMessage; row: LedgerRow; reason?: undefi
   return r.ok ? { m, row: rowFromEvent(r.event) } : { m, reason: `invalid event: ${r.error}` };
 }
 
+/**
+ * Locks the stored offsets of the batches' partitions in one statement and returns, per batch,
+ * the next offset to apply. The no-op DO UPDATE takes the row lock (in input order, sorted
+ * byte-wise like every reconciler's) and returns the latest committed value, as FOR UPDATE would.
+ */
 async function lockOffsets(tx: Sql, group: string, batches: readonly LogBatch[]): Promise<number[]> {
   const parts = [...new Map(batches.map((b) => [`${b.topic}\u0000${b.partition}`, { topic: b.topic, partition: b.partition }])).values()];
   const rows = await tx.query<{ topic: string; partition: number; next_offset: number }>(
