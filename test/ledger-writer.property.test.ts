@@ -187,7 +187,7 @@ function defineSuite(kind: Kind): void {
       await fc.assert(
         fc.asyncProperty(
           scenarioArb,
-          fc.array(fc.option(fc.record({ failAt: fc.integer({ min: 1, max: 14 }), mode: fc.constantFrom(...modes) }), { freq: 3 }), { minLength: 1, maxLength: 8 }),
+          fc.array(fc.option(fc.record({ failAt: fc.integer({ min: 1, max: 20 }), mode: fc.constantFrom(...modes) }), { freq: 3 }), { minLength: 1, maxLength: 8 }),
           async ({ specs, plan }, faults) => {
             const run = newRun();
             const topic = `topic-${run}`;

@@ -304,17 +304,30 @@ export function faultyDatabase(db: Database, failAt: number, mode: FaultMode): D
     transaction: <T>(fn: (tx: Sql) => Promise<T>): Promise<T> =>
       db.transaction(async (tx) => {
         let n = 0;
+        let strikeAt = failAt;
         // Every statement counts, COPY included: the fault may strike at any of them.
         const step = async <R>(run: () => Promise<R>): Promise<R> => {
           n += 1;
-          if (n === failAt && !out.fired) {
-            out.fired = true;
-            if (mode === 'throw-before') throw new InjectedFault(n);
-            if (mode === 'kill-connection') {
-              await tx.query('SELECT pg_terminate_backend(pg_backend_pid())');
-              throw new Error('the backend survived pg_terminate_backend');
+          if (n === strikeAt && !out.fired) {
+            if (mode === 'throw-before') {
+              out.fired = true;
+              throw new InjectedFault(n);
             }
+            if (mode === 'kill-connection') {
+              const refused = await tx.query('SELECT pg_terminate_backend(pg_backend_pid())').then(() => null, (e: unknown) => e);
+              // A transaction that a failed statement left aborted (until the writer rolls back to
+              // its savepoint, next) runs nothing: the kill strikes at the following statement.
+              if ((refused as { code?: string } | null)?.code === '25P02') {
+                strikeAt = n + 1;
+                return run();
+              }
+              out.fired = true;
+              throw refused ?? new Error('the backend survived pg_terminate_backend');
+            }
+            // A statement that fails on its own (the claim's plain insert meeting a duplicate,
+            // which the writer handles) fails as it would have: the fault has not fired yet.
             await run();
+            out.fired = true;
             throw new InjectedFault(n);
           }
           return run();
