@@ -144,6 +144,26 @@ function defineSuite(kind: Kind): void {
       });
     }
 
+    // The claim tries a plain insert first and falls back to ON CONFLICT when an id was seen
+    // before; after a batch with duplicates it starts with ON CONFLICT until one has none.
+    it('the dedupe claim: new ids beside seen ones, a batch after duplicates, and two writers racing for the same ids', async () => {
+      const run = newRun();
+      const row = (i: number, q: number) => rowFromEvent(toEvent(run, i, spec({ type: 'received', q, minute: i })));
+      const apply = async (rows: LedgerRow[]) => db.transaction((tx) => writeLedger(tx, rows, { dedupe: true }));
+      expect((await apply([row(0, 1), row(1, 2)])).duplicates).toBe(0);
+      const mixed = await apply([row(2, 4), row(0, 1), row(3, 8)]);
+      expect({ applied: mixed.applied.map((r) => r.entryId), duplicates: mixed.duplicates }).toEqual({ applied: [`${run}-e2`, `${run}-e3`], duplicates: 1 });
+      const after = await apply([row(4, 16), row(5, 32)]);
+      expect({ applied: after.applied.length, duplicates: after.duplicates }).toEqual({ applied: 2, duplicates: 0 });
+      // Two transactions claiming overlapping ids at once: the loser waits, then skips them.
+      const [a, b] = await Promise.all([apply([row(6, 64), row(7, 128)]), apply([row(7, 128), row(8, 256), row(6, 64)])]);
+      expect(a.applied.length + b.applied.length).toBe(3);
+      expect(a.duplicates + b.duplicates).toBe(2);
+      const positions = await storedPositions(db, `${run}-`);
+      expect([...positions.values()].map((p) => p.onHand)).toEqual([511]);
+      expect(await processedIds(db, `${run}-`)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => `${run}-e${i}`).sort());
+    });
+
     it('reconciler batches in any order, batching and duplication give the in-order fold', { timeout: 120_000 }, async () => {
       await fc.assert(
         fc.asyncProperty(scenarioArb, async ({ specs, plan }) => {
