@@ -260,9 +260,9 @@ async function lagPhase(sut: ServiceUnderTest, rate: number, seconds: number) {
  * The ceiling: the same rows, same batch size, no service: no Kafka, no parsing or validation,
  * no offsets, no counts' exact path. The statements are the service's own shapes (the dedupe
  * claim as the plain insert it is when no id was seen before, positions upsert summing deltas
- * from one JSON parameter, ledger rows by COPY), so the ratio
- * measures what the service adds, not a difference in how rows reach PostgreSQL. Two loops, like
- * the reconciler's two transactions in flight.
+ * from one JSON parameter, ledger rows by COPY), so the ratio measures what the service adds,
+ * not a difference in how rows reach PostgreSQL. Two loops, like the reconciler's two
+ * transactions in flight.
  */
 export async function plainSqlCeiling(db: Database, events: ReturnType<typeof generate>, batch: number) {
   await checkpoint();

@@ -18,8 +18,29 @@ export interface Database extends Sql {
   close(): Promise<void>;
 }
 
+/** The SQLSTATE of a database error (five characters), or undefined for anything else. */
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
 /** SQLSTATEs worth one more try: serialization failure and deadlock (the latter should not occur). */
 export function isRetriableDbError(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
+  const code = sqlState(err);
   return code === '40001' || code === '40P01';
+}
+
+/** SQLSTATE class 22, data exception: the database refused a value (text with NUL, say). */
+export function isDataException(err: unknown): boolean {
+  return sqlState(err)?.startsWith('22') ?? false;
+}
+
+/** SQLSTATE classes 22 and 23 (integrity constraint violation): the data is at fault, not the moment. */
+export function isDataError(err: unknown): boolean {
+  return isDataException(err) || (sqlState(err)?.startsWith('23') ?? false);
+}
+
+/** SQLSTATE 23505: a unique index already holds the key. */
+export function isUniqueViolation(err: unknown): boolean {
+  return sqlState(err) === '23505';
 }

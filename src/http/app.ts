@@ -13,6 +13,7 @@ import { availabilityRoutes } from './routes/availability.js';
 import { operationsRoutes } from './routes/operations.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import type { ApiToken } from '../config.js';
+import { isDataException } from '../db/database.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -40,7 +41,7 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problem(413, `body exceeds ${BODY_LIMIT} bytes`));
     // SQLSTATE class 22 (data exception): the database refused a value the request carried, such
     // as text with a NUL character. The request's fault, said as such, and nothing was written.
-    if (typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code)) {
+    if (isDataException(err)) {
       return sendProblem(reply, problem(400, `a value in the request cannot be stored: ${err.message}`));
     }
     const status = err.statusCode ?? 500;

@@ -2,7 +2,7 @@
 // pure fold meets the database. The reconciler calls it per batch; reservations call it for
 // fulfilment. Steps: dedupe → lock positions in key order → append ledger rows → recount where
 // a newer count landed → write positions.
-import type { Sql } from '../db/database.js';
+import { isUniqueViolation, type Sql } from '../db/database.js';
 import { copyLine, copyTimestamp } from '../db/copy-text.js';
 import { applyBatch, type PositionState, type SumsAfter } from '../core/fold.js';
 import { positionKey } from '../core/ids.js';
@@ -39,7 +39,7 @@ async function claimEventIds(tx: Sql, ids: string[]): Promise<Set<string>> {
       return new Set();
     } catch (err) {
       // Anything but a duplicate leaves the transaction failed, for the caller to retry whole.
-      if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+      if (!isUniqueViolation(err)) throw err;
       await tx.query('ROLLBACK TO SAVEPOINT claim_event_ids');
     }
   }
@@ -56,7 +56,6 @@ async function claimEventIds(tx: Sql, ids: string[]): Promise<Set<string>> {
   return seen;
 }
 
-const UNIQUE_VIOLATION = '23505';
 /** Only chooses which claim goes first; either one returns the same ids. */
 let lastClaimFoundDuplicates = false;
 

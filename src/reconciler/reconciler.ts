@@ -3,7 +3,7 @@
 // skips what was applied), the dead letters, the event-id claims, ledger rows, positions and
 // the new offset. A crash anywhere before COMMIT leaves nothing; after it, the offset says so.
 import type { Database, Sql } from '../db/database.js';
-import { isRetriableDbError } from '../db/database.js';
+import { isDataError, isRetriableDbError } from '../db/database.js';
 import { parseStockEvent } from '../core/stock-event.js';
 import type { EventLog, LogBatch, Subscription } from '../eventlog/event-log.js';
 import { EmbeddedEventLog } from '../eventlog/embedded-event-log.js';
@@ -290,12 +290,6 @@ async function storeOffsets(tx: Sql, group: string, all: ReadonlyArray<{ topic: 
       WHERE o.consumer_group = $1 AND o.topic = x.t AND o.partition = x.p`,
     [group, offsets.map((o) => o.topic), offsets.map((o) => o.partition), offsets.map((o) => o.next)],
   );
-}
-
-/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the data, not the moment. */
-function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
 /** PostgreSQL text cannot hold NUL, which a raw Kafka key or value may: shown as U+FFFD instead. */
