@@ -19,7 +19,7 @@ export interface Database extends Sql {
 }
 
 /** The SQLSTATE of a database error (five characters), or undefined for anything else. */
-function sqlState(err: unknown): string | undefined {
+export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
