@@ -7,6 +7,24 @@ import { copyLine, copyTimestamp } from '../src/db/copy-text.js';
 import { isStorableText } from '../src/core/storable-text.js';
 import { openTestDb, type Kind, type TestDatabase } from './support/test-database.js';
 
+describe('copyTimestamp', () => {
+  it('writes what toISOString writes for years 1 to 9999, whichever second it formatted last', () => {
+    const min = Date.parse('0001-01-01T00:00:00Z');
+    const max = Date.parse('9999-12-31T23:59:59.999Z');
+    // Runs of nearby instants (the cached second reused, and left) and jumps anywhere.
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.integer({ min, max }), fc.array(fc.integer({ min: -2_500, max: 2_500 }), { maxLength: 8 })), { minLength: 1, maxLength: 20 }),
+      (runs) => {
+        for (const [start, steps] of runs) {
+          for (const ms of [start, ...steps.map((d) => Math.min(max, Math.max(min, start + d)))]) {
+            expect(copyTimestamp(ms)).toBe(new Date(ms).toISOString());
+          }
+        }
+      },
+    ), { numRuns: 200 });
+  });
+});
+
 describe.each<Kind>(['pg', 'pglite'])('copyIn on %s', (kind) => {
   let t: TestDatabase;
   beforeAll(async () => {
