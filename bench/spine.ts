@@ -16,7 +16,7 @@ import { openDatabase } from '../src/db/open-database.js';
 import type { Database } from '../src/db/database.js';
 import type { StockEvent } from '../src/core/stock-event.js';
 import { EmbeddedEventLog } from '../src/eventlog/embedded-event-log.js';
-import { Reconciler } from '../src/reconciler/reconciler.js';
+import { MAX_TRANSACTIONS_IN_FLIGHT, Reconciler } from '../src/reconciler/reconciler.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { rowFromEvent } from '../src/ledger/ledger-row.js';
@@ -261,17 +261,18 @@ async function lagPhase(sut: ServiceUnderTest, rate: number, seconds: number) {
  * no offsets, no counts' exact path. The statements are the service's own shapes (the dedupe
  * claim as the plain insert it is when no id was seen before, positions upsert summing deltas
  * from one JSON parameter, ledger rows by COPY), so the ratio measures what the service adds,
- * not a difference in how rows reach PostgreSQL. Two loops, like the reconciler's two
- * transactions in flight.
+ * not a difference in how rows reach PostgreSQL. As many loops as the reconciler has
+ * transactions in flight (MAX_TRANSACTIONS_IN_FLIGHT), each with its own share of the SKUs.
  */
 export async function plainSqlCeiling(db: Database, events: ReturnType<typeof generate>, batch: number) {
   await checkpoint();
   const rows = events.map((e) => rowFromEvent(e.event));
-  const halves = [rows.filter((r) => hash(r.sku) % 2 === 0), rows.filter((r) => hash(r.sku) % 2 === 1)];
+  const loops = MAX_TRANSACTIONS_IN_FLIGHT;
+  const shares = Array.from({ length: loops }, (_, k) => rows.filter((r) => hash(r.sku) % loops === k));
   const t0 = performance.now();
-  await Promise.all(halves.map(async (half) => {
-    for (let i = 0; i < half.length; i += batch) {
-      const part = half.slice(i, i + batch);
+  await Promise.all(shares.map(async (share) => {
+    for (let i = 0; i < share.length; i += batch) {
+      const part = share.slice(i, i + batch);
       await db.transaction(async (tx) => {
         await tx.query('INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id COLLATE "C"', [part.map((r) => r.entryId)]);
         const sums = new Map<string, { s: string; l: string; o: number }>();
@@ -344,7 +345,7 @@ export async function benchSpine(opts: { rounds?: number; eventsPerRound?: numbe
     for (let r = 0; r < rounds; r++) {
       const events = generate(perRound, 42 + r, `a${r}`);
       const service = await serviceRound(sut, events);
-      // Same rows per transaction as the reconciler's (two loops of half each, like its two transactions in flight).
+      // Same rows per transaction as the reconciler's, and as many transactions at once.
       const ceiling = await plainSqlCeiling(ceilingDb.db, events, Math.max(500, service.avgTransactionEvents));
       results.push({
         sustained: service.eventsPerSec, ceiling: ceiling.eventsPerSec, share: round(service.eventsPerSec / ceiling.eventsPerSec, 3),

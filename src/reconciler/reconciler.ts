@@ -28,8 +28,14 @@ export interface ReconcilerOptions {
   onCommitted?: (batch: LogBatch, outcome: BatchOutcome) => void;
 }
 
-/** Two transactions at once keep both cores busy; more would only queue on row locks. */
-const MAX_TRANSACTIONS_IN_FLIGHT = 2;
+/**
+ * Transactions applied at once. Each alternates between its database backend and this thread
+ * (building the next statement), so with two, both backends often waited on this thread
+ * together and a core idled; four keep both cores busy (BENCHMARKS.md, spine). They never
+ * contend on rows: a partition's batches are handed over one at a time, and one SKU's events
+ * all live on one partition.
+ */
+export const MAX_TRANSACTIONS_IN_FLIGHT = 4;
 const MAX_EVENTS_PER_TRANSACTION = 20_000;
 
 interface DeadLetter {
