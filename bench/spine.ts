@@ -21,6 +21,7 @@ import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { rowFromEvent } from '../src/ledger/ledger-row.js';
 import { copyLine, copyTimestamp } from '../src/db/copy-text.js';
+import { numberArrayLiteral, textArrayLiteral } from '../src/db/array-literal.js';
 import { ensureLibrdkafkaBinary, startMockKafka } from '../test/support/kafka-broker.js';
 import { mulberry32 } from '../test/support/random.js';
 import { histogramPercentile, round } from './stats.js';
@@ -260,7 +261,7 @@ async function lagPhase(sut: ServiceUnderTest, rate: number, seconds: number) {
  * The ceiling: the same rows, same batch size, no service: no Kafka, no parsing or validation,
  * no offsets, no counts' exact path. The statements are the service's own shapes (the dedupe
  * claim as the plain insert it is when no id was seen before, positions upsert summing deltas
- * from one JSON parameter, ledger rows by COPY), so the ratio measures what the service adds,
+ * from array literals, ledger rows by COPY), so the ratio measures what the service adds,
  * not a difference in how rows reach PostgreSQL. As many loops as the reconciler has
  * transactions in flight (MAX_TRANSACTIONS_IN_FLIGHT), each with its own share of the SKUs.
  */
@@ -274,7 +275,7 @@ export async function plainSqlCeiling(db: Database, events: ReturnType<typeof ge
     for (let i = 0; i < share.length; i += batch) {
       const part = share.slice(i, i + batch);
       await db.transaction(async (tx) => {
-        await tx.query('INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id COLLATE "C"', [part.map((r) => r.entryId)]);
+        await tx.query('INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id COLLATE "C"', [textArrayLiteral(part.map((r) => r.entryId))]);
         const sums = new Map<string, { s: string; l: string; o: number }>();
         for (const r of part) {
           const k = `${r.sku}|${r.locationId}`;
@@ -282,11 +283,12 @@ export async function plainSqlCeiling(db: Database, events: ReturnType<typeof ge
           v.o += r.countQuantity ?? r.onHandDelta;
           sums.set(k, v);
         }
+        const v = [...sums.values()];
         await tx.query(
           `INSERT INTO positions AS p (sku, location_id, on_hand)
-           SELECT s, l, o FROM json_to_recordset($1::json) AS v(s text, l text, o int8) ORDER BY s COLLATE "C", l COLLATE "C"
+           SELECT s, l, o FROM unnest($1::text[], $2::text[], $3::int8[]) AS v(s, l, o) ORDER BY s COLLATE "C", l COLLATE "C"
            ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = p.on_hand + EXCLUDED.on_hand, version = p.version + 1, updated_at = now()`,
-          [JSON.stringify([...sums.values()])],
+          [textArrayLiteral(v.map((x) => x.s)), textArrayLiteral(v.map((x) => x.l)), numberArrayLiteral(v.map((x) => x.o))],
         );
         await tx.copyIn('ledger_entries', ['event_id', 'kind', 'sku', 'location_id', 'occurred_at', 'count_quantity', 'on_hand_delta', 'source'],
           part.map((r) => copyLine([r.entryId, r.kind, r.sku, r.locationId, copyTimestamp(r.occurredAt), r.countQuantity, r.onHandDelta, r.source])).join(''));

@@ -4,6 +4,7 @@
 // a newer count landed → write positions.
 import { isUniqueViolation, type Sql } from '../db/database.js';
 import { copyField, copyTimestamp } from '../db/copy-text.js';
+import { numberArrayLiteral, textArrayLiteral } from '../db/array-literal.js';
 import { applyBatch, type PositionState, type SumsAfter } from '../core/fold.js';
 import { positionKey } from '../core/ids.js';
 import { comparePositionKeys, type LedgerRow, type PositionKey } from './ledger-row.js';
@@ -31,10 +32,11 @@ export interface WriteResult {
  * work, so it is skipped until a claim finds none again.
  */
 async function claimEventIds(tx: Sql, ids: string[]): Promise<Set<string>> {
+  const idArray = textArrayLiteral(ids);
   if (!lastClaimFoundDuplicates) {
     await tx.query('SAVEPOINT claim_event_ids');
     try {
-      await tx.query('INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id COLLATE "C"', [ids]);
+      await tx.query('INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id COLLATE "C"', [idArray]);
       await tx.query('RELEASE SAVEPOINT claim_event_ids');
       return new Set();
     } catch (err) {
@@ -49,7 +51,7 @@ async function claimEventIds(tx: Sql, ids: string[]): Promise<Set<string>> {
        ON CONFLICT DO NOTHING RETURNING event_id)
      SELECT coalesce(array_agg(t.id), '{}') AS seen FROM unnest($1::text[]) AS t(id)
       WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.event_id = t.id)`,
-    [ids],
+    [idArray],
   );
   const seen = new Set(rows[0]?.seen ?? []);
   lastClaimFoundDuplicates = seen.size > 0;
@@ -100,7 +102,10 @@ interface Group {
 /** Returns the groups the exact path must fold (by index into `groups`): those the upsert did not apply. */
 async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set<number>> {
   const exactOnes: number[] = [];
-  const input = groups.map((g, i) => {
+  const n = groups.length;
+  const skus: string[] = new Array(n), locs: string[] = new Array(n);
+  const onHand: number[] = new Array(n), unavailable: number[] = new Array(n), missing: number[] = new Array(n), from: number[] = new Array(n);
+  groups.forEach((g, i) => {
     let o = 0, u = 0, m = 0, r = 0, min = Infinity, hasCount = false;
     for (const e of g.rows) {
       o += e.onHandDelta; u += e.unavailableDelta; m += e.missingDelta; r += e.reservedDelta;
@@ -112,13 +117,19 @@ async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set
     // as zeros (when new) or only locked, and takes the exact path.
     const exact = hasCount || r !== 0;
     if (exact) exactOnes.push(i);
-    return exact
-      ? { i, s: g.key.sku, l: g.key.locationId, o: 0, u: 0, m: 0, f: -1 }
-      : { i, s: g.key.sku, l: g.key.locationId, o, u, m, f: min };
+    skus[i] = g.key.sku;
+    locs[i] = g.key.locationId;
+    onHand[i] = exact ? 0 : o;
+    unavailable[i] = exact ? 0 : u;
+    missing[i] = exact ? 0 : m;
+    from[i] = exact ? -1 : min;
   });
+  // Columns as array literals (array-literal.ts): cheaper to build than JSON here, and to parse
+  // there. WITH ORDINALITY numbers the rows 1…n in input order: the group's index + 1.
   const rows = await tx.query<{ skipped: number[] }>(
     `WITH v AS (
-       SELECT * FROM json_to_recordset($1::json) AS v(i int4, s text, l text, o int8, u int8, m int8, f float8)),
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::float8[])
+         WITH ORDINALITY AS v(s, l, o, u, m, f, i)),
      up AS (
        INSERT INTO positions AS p (sku, location_id, on_hand, unavailable, missing, reserved, batch_from, oversold)
        SELECT s, l, o, u, m, 0, CASE WHEN f < 0 THEN '-infinity'::timestamptz ELSE to_timestamp(f / 1000.0) END, false
@@ -133,9 +144,9 @@ async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set
           version = p.version + 1, updated_at = now()
         WHERE EXCLUDED.batch_from > coalesce(p.count_at, '-infinity'::timestamptz)
        RETURNING sku, location_id)
-     SELECT coalesce(array_agg(v.i), '{}') AS skipped FROM v
+     SELECT coalesce(array_agg((v.i - 1)::int4), '{}') AS skipped FROM v
       WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.sku = v.s AND up.location_id = v.l)`,
-    [JSON.stringify(input)],
+    [textArrayLiteral(skus), textArrayLiteral(locs), numberArrayLiteral(onHand), numberArrayLiteral(unavailable), numberArrayLiteral(missing), numberArrayLiteral(from)],
   );
   return new Set([...exactOnes, ...(rows[0]?.skipped ?? [])]);
 }
