@@ -1,7 +1,7 @@
 -- A position's location must exist, checked once per statement instead of once per row.
 -- The foreign key ran a lookup (and a KEY SHARE lock on the locations row) for every new
 -- position: the reconciler creates thousands per batch while a catalogue fills, and the check
--- cost about a seventh of the writer's database CPU (BENCHMARKS.md, spine). A statement-level
+-- cost about an eighth of the writer's database CPU (BENCHMARKS.md, spine). A statement-level
 -- trigger sees the statement's new rows as one table and checks them in one anti-join.
 -- Positions never change location (their key), and locations are deactivated rather than
 -- deleted; a row trigger on locations still refuses to delete one, or change its id, while

@@ -31,9 +31,9 @@ export interface ReconcilerOptions {
 /**
  * Transactions applied at once. Each alternates between its database backend and this thread
  * (building the next statement), so with two, both backends often waited on this thread
- * together and a core idled; four keep both cores busy (BENCHMARKS.md, spine). They never
- * contend on rows: a partition's batches are handed over one at a time, and one SKU's events
- * all live on one partition.
+ * together and a core idled; with four that happens far less (BENCHMARKS.md, spine). They
+ * never contend with each other on rows: a partition's batches are handed over one at a time,
+ * and one SKU's events all live on one partition.
  */
 export const MAX_TRANSACTIONS_IN_FLIGHT = 4;
 const MAX_EVENTS_PER_TRANSACTION = 20_000;
