@@ -151,19 +151,15 @@ async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set
   return new Set([...exactOnes, ...(rows[0]?.skipped ?? [])]);
 }
 
-/** The exact fold for positions the upsert left alone (already locked by it). */
+/** The exact fold for positions the upsert left alone (already locked by it); `groups` in key order. */
 async function applyExactly(tx: Sql, groups: readonly Group[]): Promise<void> {
-  const keys = groups.map((g) => g.key).sort(comparePositionKeys);
-  const states = await lockPositions(tx, keys);
-  const byKey = new Map(groups.map((g) => [positionKey(g.key.sku, g.key.locationId), g]));
+  const states = await lockPositions(tx, groups.map((g) => g.key));
   const writes: PositionWrite[] = [];
   const recounts: Array<PositionKey & { at: number; finish: (s: SumsAfter) => PositionState }> = [];
-  for (const key of keys) {
-    const k = positionKey(key.sku, key.locationId);
-    const state = states.get(k);
-    const group = byKey.get(k);
-    if (!state || !group) throw new Error(`position ${key.sku}@${key.locationId} was not locked`);
-    const outcome = applyBatch(state, group.rows);
+  for (const { key, rows } of groups) {
+    const state = states.get(positionKey(key.sku, key.locationId));
+    if (!state) throw new Error(`position ${key.sku}@${key.locationId} was not locked`);
+    const outcome = applyBatch(state, rows);
     if (outcome.kind === 'incremental') writes.push({ ...key, state: outcome.next });
     else recounts.push({ ...key, at: outcome.count.at, finish: outcome.next });
   }
@@ -201,7 +197,8 @@ export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: Wri
     if (!g) byKey.set(k, (g = { key: { sku: r.sku, locationId: r.locationId }, rows: [] }));
     g.rows.push(r);
   }
-  const groups = [...byKey.values()];
+  // In key order once, here: the exact path locks in this order and `changed` reports it.
+  const groups = [...byKey.values()].sort((a, b) => comparePositionKeys(a.key, b.key));
   // One sorted upsert locks every touched position (creating new ones) and applies the batches
   // that lie wholly after the count in force. The rest (a count in the batch, or a movement at
   // or before the count) take the exact path below, on rows this statement already locked.
@@ -212,6 +209,5 @@ export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: Wri
   await appendLedgerRows(tx, fresh);
   const slow = groups.filter((_, i) => exact.has(i));
   if (slow.length > 0) await applyExactly(tx, slow);
-  const keys = groups.map((g) => g.key).sort(comparePositionKeys);
-  return { applied: fresh, duplicates, changed: keys };
+  return { applied: fresh, duplicates, changed: groups.map((g) => g.key) };
 }

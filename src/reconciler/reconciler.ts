@@ -259,11 +259,11 @@ const DECODE_SLICE = 500;
  * transactions in flight wait on this thread between their statements; decoding a whole group
  * (~10k events, tens of ms) in one go left their backends idle meanwhile.
  */
-async function decodeYielding(batches: readonly LogBatch[]): Promise<Array<Array<ReturnType<typeof decode>>>> {
-  const out: Array<Array<ReturnType<typeof decode>>> = [];
+async function decodeYielding(batches: readonly LogBatch[]): Promise<Decoded[][]> {
+  const out: Decoded[][] = [];
   let sinceYield = 0;
   for (const b of batches) {
-    const list: Array<ReturnType<typeof decode>> = new Array(b.messages.length);
+    const list: Decoded[] = new Array(b.messages.length);
     for (let k = 0; k < b.messages.length; k++) {
       list[k] = decode(b.messages[k]!);
       if (++sinceYield === DECODE_SLICE) {
@@ -277,7 +277,9 @@ async function decodeYielding(batches: readonly LogBatch[]): Promise<Array<Array
 }
 
 /** A message as a ledger row, or the reason it goes to dead letters. */
-function decode(m: LogMessage): { m: LogMessage; row: LedgerRow; reason?: undefined } | { m: LogMessage; row?: undefined; reason: string } {
+type Decoded = { m: LogMessage; row: LedgerRow; reason?: undefined } | { m: LogMessage; row?: undefined; reason: string };
+
+function decode(m: LogMessage): Decoded {
   let json: unknown;
   try {
     json = JSON.parse(m.value);
