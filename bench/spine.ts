@@ -20,7 +20,7 @@ import { MAX_TRANSACTIONS_IN_FLIGHT, Reconciler } from '../src/reconciler/reconc
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { rowFromEvent } from '../src/ledger/ledger-row.js';
-import { copyLine, copyTimestamp } from '../src/db/copy-text.js';
+import { CopyText, copyLine, copyTimestamp } from '../src/db/copy-text.js';
 import { numberArrayLiteral, textArrayLiteral } from '../src/db/array-literal.js';
 import { ensureLibrdkafkaBinary, startMockKafka } from '../test/support/kafka-broker.js';
 import { mulberry32 } from '../test/support/random.js';
@@ -94,25 +94,38 @@ async function seedLocations(db: Database) {
   }
 }
 
-/** CPU ticks (1/100 s) used so far per process: postgres, the broker, the reconciler worker, this process (BENCH_DEBUG only). */
-function cpuSnapshot(workerPid: number): Map<number, { kind: string; ticks: number }> {
-  const out = new Map<number, { kind: string; ticks: number }>();
+/**
+ * Counters so far (BENCH_DEBUG only), keyed by what they count: CPU ticks (1/100 s) per process
+ * (postgres, the broker, the reconciler worker, this process, anything else), the machine's idle
+ * ticks, and the minor page faults of the worker and of postgres. Page faults are worth counting
+ * here: one costs about 14 µs on this kind of VM (mmap, touch, munmap of fresh pages, measured),
+ * against under 1 µs on bare metal.
+ */
+type Counters = Map<string, { kind: string; value: number }>;
+function cpuSnapshot(workerPid: number): Counters {
+  const out: Counters = new Map();
+  const cpuLine = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  out.set('idle', { kind: 'idle', value: Number(cpuLine[4]) + Number(cpuLine[5]) });
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let stat: string;
     try { stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const kind = name === 'postgres' ? 'postgres' : name === 'mock-kafka' ? 'broker' : Number(pid) === workerPid ? 'worker' : Number(pid) === process.pid ? 'bench' : 'other';
-    out.set(Number(pid), { kind, ticks: Number(f[11]) + Number(f[12]) });
+    out.set(`cpu:${pid}`, { kind, value: Number(f[11]) + Number(f[12]) });
+    if (kind === 'worker' || kind === 'postgres') out.set(`faults:${pid}`, { kind: `${kind}FaultsPer100`, value: Number(f[7]) });
   }
   return out;
 }
 
-/** µs of CPU per event between two snapshots, by kind (processes that exited in between are missed). */
-function cpuPerEvent(x: ReturnType<typeof cpuSnapshot>, y: ReturnType<typeof cpuSnapshot>, events: number): Record<string, number> {
+/**
+ * Per event between two snapshots, by kind: µs of CPU (idle: of all cores), and page faults per
+ * 100 events. Processes that exited in between are missed.
+ */
+function cpuPerEvent(x: Counters, y: Counters, events: number): Record<string, number> {
   const sums: Record<string, number> = {};
-  for (const [pid, v] of y) sums[v.kind] = (sums[v.kind] ?? 0) + v.ticks - (x.get(pid)?.ticks ?? 0);
-  return Object.fromEntries(Object.entries(sums).map(([k, t]) => [k, Math.round((t * 1e4) / events)]));
+  for (const [key, v] of y) sums[v.kind] = (sums[v.kind] ?? 0) + v.value - (x.get(key)?.value ?? 0);
+  return Object.fromEntries(Object.entries(sums).map(([k, t]) => [k, Math.round((k.endsWith('Per100') ? t * 100 : t * 1e4) / events)]));
 }
 
 const PRODUCER_SOURCE = path.join(HERE, 'load', 'kafka-produce.c');
@@ -163,7 +176,8 @@ async function startService(): Promise<ServiceUnderTest> {
   const brokers = external ?? broker!.brokers;
   const worker = fork(path.join(HERE, 'spine-reconciler-worker.ts'), [], {
     // The young generation the Dockerfile and `npm start` give the service (NODE_OPTIONS).
-    execArgv: ['--import', 'tsx', '--max-semi-space-size=64', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
+    // BENCH_WORKER_FLAGS adds V8 flags for experiments (e.g. "--single-threaded-gc").
+    execArgv: ['--import', 'tsx', '--max-semi-space-size=64', ...(process.env.BENCH_WORKER_FLAGS ? process.env.BENCH_WORKER_FLAGS.split(' ') : []), ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
     env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: brokers.join(','), KAFKA_EVENTS_TOPIC: topic, KAFKA_ATP_TOPIC: `${topic}.atp`, RECONCILER_GROUP: `bench-${topic}`, LOG_LEVEL: 'warn' },
   });
   const reports: WorkerReport[] = [];
@@ -218,7 +232,7 @@ async function serviceRound(sut: ServiceUnderTest, events: ReturnType<typeof gen
   const startAt = sut.reports.length;
   const lo = base + events.length * 0.1;
   const hi = base + events.length * 0.9;
-  const cpu: Array<ReturnType<typeof cpuSnapshot>> = [];
+  const cpu: Array<Counters> = [];
   if (process.env.BENCH_DEBUG) {
     void sut.untilApplied(lo).then(() => cpu.push(cpuSnapshot(sut.workerPid)));
     void sut.untilApplied(hi).then(() => cpu.push(cpuSnapshot(sut.workerPid)));
@@ -290,8 +304,9 @@ export async function plainSqlCeiling(db: Database, events: ReturnType<typeof ge
            ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = p.on_hand + EXCLUDED.on_hand, version = p.version + 1, updated_at = now()`,
           [textArrayLiteral(v.map((x) => x.s)), textArrayLiteral(v.map((x) => x.l)), numberArrayLiteral(v.map((x) => x.o))],
         );
-        await tx.copyIn('ledger_entries', ['event_id', 'kind', 'sku', 'location_id', 'occurred_at', 'count_quantity', 'on_hand_delta', 'source'],
-          part.map((r) => copyLine([r.entryId, r.kind, r.sku, r.locationId, copyTimestamp(r.occurredAt), r.countQuantity, r.onHandDelta, r.source])).join(''));
+        const text = new CopyText();
+        for (const r of part) text.add(copyLine([r.entryId, r.kind, r.sku, r.locationId, copyTimestamp(r.occurredAt), r.countQuantity, r.onHandDelta, r.source]));
+        await tx.copyIn('ledger_entries', ['event_id', 'kind', 'sku', 'location_id', 'occurred_at', 'count_quantity', 'on_hand_delta', 'source'], text.done());
       });
     }
   }));
@@ -348,7 +363,9 @@ export async function benchSpine(opts: { rounds?: number; eventsPerRound?: numbe
       const events = generate(perRound, 42 + r, `a${r}`);
       const service = await serviceRound(sut, events);
       // Same rows per transaction as the reconciler's, and as many transactions at once.
+      const before = process.env.BENCH_DEBUG ? cpuSnapshot(sut.workerPid) : null;
       const ceiling = await plainSqlCeiling(ceilingDb.db, events, Math.max(500, service.avgTransactionEvents));
+      if (before) console.error('ceiling CPU µs per event:', cpuPerEvent(before, cpuSnapshot(sut.workerPid), events.length));
       results.push({
         sustained: service.eventsPerSec, ceiling: ceiling.eventsPerSec, share: round(service.eventsPerSec / ceiling.eventsPerSec, 3),
         avgBatchEvents: service.avgBatchEvents, avgTransactionEvents: service.avgTransactionEvents,
