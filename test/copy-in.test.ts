@@ -3,7 +3,7 @@
 // transaction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { copyLine, copyTimestamp } from '../src/db/copy-text.js';
+import { CopyText, copyLine, copyTimestamp } from '../src/db/copy-text.js';
 import { isStorableText } from '../src/core/storable-text.js';
 import { openTestDb, type Kind, type TestDatabase } from './support/test-database.js';
 
@@ -22,6 +22,19 @@ describe('copyTimestamp', () => {
         }
       },
     ), { numRuns: 200 });
+  });
+});
+
+describe('CopyText', () => {
+  it('chunks whole rows in order: joined they are the rows, each chunk but the last at least CHUNK_CHARS long', () => {
+    fc.assert(fc.property(fc.array(fc.string({ maxLength: 20_000 }).map((x) => `${x}\n`), { maxLength: 40 }), (rows) => {
+      const text = new CopyText();
+      for (const r of rows) text.add(r);
+      const chunks = text.done();
+      expect(chunks.join('')).toBe(rows.join(''));
+      chunks.slice(0, -1).forEach((c) => expect(c.length).toBeGreaterThanOrEqual(CopyText.CHUNK_CHARS));
+      chunks.forEach((c) => expect(c.endsWith('\n')).toBe(true));
+    }), { numRuns: 100 });
   });
 });
 
@@ -46,6 +59,21 @@ describe.each<Kind>(['pg', 'pglite'])('copyIn on %s', (kind) => {
         expect(back).toEqual(rows.map(([n, s, q]) => ({ n, s, q, ms: Date.parse('2026-11-23T10:00:00.125Z') })));
       },
     ), { numRuns: 25 });
+  });
+
+  it('loads rows given as CopyText chunks exactly as from one string', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.string({ unit: 'grapheme', maxLength: 6_000 }).filter(isStorableText), { minLength: 1, maxLength: 30 }),
+      async (strings) => {
+        const text = new CopyText();
+        strings.forEach((s, n) => text.add(copyLine([n, s])));
+        const chunks = text.done();
+        await t.db.query('DELETE FROM copy_probe');
+        await t.db.transaction((tx) => tx.copyIn('copy_probe', ['n', 's'], chunks));
+        const back = await t.db.query<{ n: number; s: string }>('SELECT n, s FROM copy_probe ORDER BY n');
+        expect(back).toEqual(strings.map((s, n) => ({ n, s })));
+      },
+    ), { numRuns: 15 });
   });
 
   it('round-trips every instant an event may carry, year 0000 (1 BC to PostgreSQL) to 9999', async () => {

@@ -13,6 +13,37 @@ export function copyField(v: CopyValue): string {
   return SPECIAL.test(v) ? v.replace(SPECIAL_ALL, (c) => ESCAPES[c]!) : v;
 }
 
+/**
+ * COPY input built row by row into chunks of about CHUNK_CHARS. One string for a whole batch
+ * (~150 bytes a row, 1 MB or more for thousands of rows) is a large object to V8 and a large
+ * malloc for its UTF-8 copy: each gets fresh pages from the kernel, and a page fault costs
+ * ~14 µs on this kind of VM. Built in chunks, the same rows cost a fifth of the CPU
+ * (BENCHMARKS.md, spine, session of 2026-11-30).
+ */
+export class CopyText {
+  static readonly CHUNK_CHARS = 32 * 1024;
+  readonly chunks: string[] = [];
+  private current = '';
+
+  /** Appends one or more whole rows (newlines included). */
+  add(rows: string): void {
+    this.current += rows;
+    if (this.current.length >= CopyText.CHUNK_CHARS) {
+      this.chunks.push(this.current);
+      this.current = '';
+    }
+  }
+
+  /** The chunks so far, the last partial one included. */
+  done(): string[] {
+    if (this.current.length > 0) {
+      this.chunks.push(this.current);
+      this.current = '';
+    }
+    return this.chunks;
+  }
+}
+
 /** One row, newline included. */
 export function copyLine(values: readonly CopyValue[]): string {
   let line = copyField(values[0] ?? null);

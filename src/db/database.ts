@@ -8,8 +8,11 @@ export interface Sql {
    * PostgreSQL writes them a page at a time, about half the server's work of an INSERT.
    * `table` and `columns` are code constants, never input.
    */
-  copyIn(table: string, columns: readonly string[], text: string): Promise<void>;
+  copyIn(table: string, columns: readonly string[], text: CopyInput): Promise<void>;
 }
+
+/** COPY text as one string, or as consecutive chunks of it (CopyText in copy-text.ts). */
+export type CopyInput = string | readonly string[];
 
 export interface Database extends Sql {
   readonly kind: 'pg' | 'pglite';

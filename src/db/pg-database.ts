@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Database, Sql } from './database.js';
+import type { CopyInput, Database, Sql } from './database.js';
 
 // bigint and numeric columns come back as JS numbers: quantities stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -15,9 +15,14 @@ export function openPgDatabase(connectionString: string, opts: { max?: number } 
   pool.on('error', () => {});
   const run = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) =>
     (await client.query(text, params as unknown[] | undefined)).rows as R[];
-  const copyThrough = async (client: pg.PoolClient, table: string, columns: readonly string[], text: string) => {
-    if (text.length === 0) return;
-    await pipeline(Readable.from([Buffer.from(text)]), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+  const copyThrough = async (client: pg.PoolClient, table: string, columns: readonly string[], text: CopyInput) => {
+    const chunks = typeof text === 'string' ? [text] : text;
+    if (chunks.every((c) => c.length === 0)) return;
+    // Each chunk becomes bytes only when the stream asks for it: no second copy of the whole.
+    const bytes = function* () {
+      for (const c of chunks) if (c.length > 0) yield Buffer.from(c);
+    };
+    await pipeline(Readable.from(bytes()), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
   };
   return {
     kind: 'pg',

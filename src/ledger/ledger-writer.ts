@@ -3,7 +3,7 @@
 // fulfilment. Steps: dedupe → lock positions in key order → append ledger rows → recount where
 // a newer count landed → write positions.
 import { isUniqueViolation, type Sql } from '../db/database.js';
-import { copyField, copyTimestamp } from '../db/copy-text.js';
+import { CopyText, copyField, copyTimestamp } from '../db/copy-text.js';
 import { numberArrayLiteral, textArrayLiteral } from '../db/array-literal.js';
 import { applyBatch, type PositionState, type SumsAfter } from '../core/fold.js';
 import { positionKey } from '../core/ids.js';
@@ -71,15 +71,15 @@ const LEDGER_COLUMNS = [
  * spends about half the CPU per row of an INSERT from a JSON parameter (BENCHMARKS.md, spine).
  */
 async function appendLedgerRows(tx: Sql, rows: readonly LedgerRow[]): Promise<void> {
-  let text = '';
+  const text = new CopyText();
   // One template per row rather than copyLine's array: no garbage per row. Kinds are fixed
   // words and numbers need no escaping; every other text goes through copyField.
   for (const r of rows) {
-    text += `${copyField(r.entryId)}\t${r.kind}\t${copyField(r.sku)}\t${copyField(r.locationId)}\t${copyTimestamp(r.occurredAt)}\t${
+    text.add(`${copyField(r.entryId)}\t${r.kind}\t${copyField(r.sku)}\t${copyField(r.locationId)}\t${copyTimestamp(r.occurredAt)}\t${
       r.countQuantity === null ? '\\N' : r.countQuantity}\t${r.onHandDelta}\t${r.unavailableDelta}\t${r.missingDelta}\t${r.reservedDelta}\t${
-      copyField(r.source)}\t${copyField(r.reason)}\t${copyField(r.reservationId)}\n`;
+      copyField(r.source)}\t${copyField(r.reason)}\t${copyField(r.reservationId)}\n`);
   }
-  await tx.copyIn('ledger_entries', LEDGER_COLUMNS, text);
+  await tx.copyIn('ledger_entries', LEDGER_COLUMNS, text.done());
 }
 
 /** Sums of count-sensitive deltas strictly after each position's new count time. */

@@ -3,7 +3,7 @@
 // redelivered), an in-order reference fold, what the database holds for one run, and a
 // fault-injecting wrapper around the Database port (the adapters themselves are the real ones).
 import fc from 'fast-check';
-import type { Database, Sql } from '../../src/db/database.js';
+import type { CopyInput, Database, Sql } from '../../src/db/database.js';
 import { foldEntries } from '../../src/core/fold.js';
 import { entryFromEvent, type LedgerEntry } from '../../src/core/ledger-entry.js';
 import { positionKey } from '../../src/core/ids.js';
@@ -299,7 +299,7 @@ export function faultyDatabase(db: Database, failAt: number, mode: FaultMode): D
     kind: db.kind,
     fired: false,
     query: <R>(text: string, params?: readonly unknown[]) => db.query<R>(text, params),
-    copyIn: (table: string, columns: readonly string[], text: string) => db.copyIn(table, columns, text),
+    copyIn: (table: string, columns: readonly string[], text: CopyInput) => db.copyIn(table, columns, text),
     close: () => Promise.resolve(),
     transaction: <T>(fn: (tx: Sql) => Promise<T>): Promise<T> =>
       db.transaction(async (tx) => {
