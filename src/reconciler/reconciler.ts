@@ -174,13 +174,18 @@ export class Reconciler {
         await this.o.log.appendIn(tx, this.o.atpTopic, changeRecords(written.changed));
       }
       // Attribute results to the batches they came from (the changes go with the first).
-      const appliedIds = new Set(written.applied.map((r) => r.entryId));
       const perBatch = batches.map((_, i) => ({ applied: 0, duplicates: 0, deadLettered: dead[i]!.length, changed: [] as PositionKey[], dead: dead[i]! }));
-      rows.forEach((r, k) => {
-        const o = perBatch[batchOfRow[k]!]!;
-        if (appliedIds.delete(r.entryId)) o.applied += 1;
-        else o.duplicates += 1;
-      });
+      if (written.duplicates === 0) {
+        // The usual case: every row applied, and no set of thousands of ids to build.
+        for (const i of batchOfRow) perBatch[i]!.applied += 1;
+      } else {
+        const appliedIds = new Set(written.applied.map((r) => r.entryId));
+        rows.forEach((r, k) => {
+          const o = perBatch[batchOfRow[k]!]!;
+          if (appliedIds.delete(r.entryId)) o.applied += 1;
+          else o.duplicates += 1;
+        });
+      }
       if (perBatch[0]) perBatch[0].changed = written.changed;
       return perBatch;
     });
