@@ -102,7 +102,7 @@ async function seedLocations(db: Database) {
  * against under 1 µs on bare metal.
  */
 type Counters = Map<string, { kind: string; value: number }>;
-function cpuSnapshot(workerPid: number): Counters {
+function snapshotCounters(workerPid: number): Counters {
   const out: Counters = new Map();
   const cpuLine = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
   out.set('idle', { kind: 'idle', value: Number(cpuLine[4]) + Number(cpuLine[5]) });
@@ -122,7 +122,7 @@ function cpuSnapshot(workerPid: number): Counters {
  * Per event between two snapshots, by kind: µs of CPU (idle: of all cores), and page faults per
  * 100 events. Processes that exited in between are missed.
  */
-function cpuPerEvent(x: Counters, y: Counters, events: number): Record<string, number> {
+function perEvent(x: Counters, y: Counters, events: number): Record<string, number> {
   const sums: Record<string, number> = {};
   for (const [key, v] of y) sums[v.kind] = (sums[v.kind] ?? 0) + v.value - (x.get(key)?.value ?? 0);
   return Object.fromEntries(Object.entries(sums).map(([k, t]) => [k, Math.round((k.endsWith('Per100') ? t * 100 : t * 1e4) / events)]));
@@ -234,8 +234,8 @@ async function serviceRound(sut: ServiceUnderTest, events: ReturnType<typeof gen
   const hi = base + events.length * 0.9;
   const cpu: Array<Counters> = [];
   if (process.env.BENCH_DEBUG) {
-    void sut.untilApplied(lo).then(() => cpu.push(cpuSnapshot(sut.workerPid)));
-    void sut.untilApplied(hi).then(() => cpu.push(cpuSnapshot(sut.workerPid)));
+    void sut.untilApplied(lo).then(() => cpu.push(snapshotCounters(sut.workerPid)));
+    void sut.untilApplied(hi).then(() => cpu.push(snapshotCounters(sut.workerPid)));
   }
   await produce(sut.brokers, sut.topic, events);
   await sut.untilApplied(base + events.length);
@@ -250,7 +250,7 @@ async function serviceRound(sut: ServiceUnderTest, events: ReturnType<typeof gen
     if (before < hi && cum >= hi) tHi = r.at;
   }
   if (cpu.length === 2) {
-    console.error('CPU µs per event, 10%–90%:', cpuPerEvent(cpu[0]!, cpu[1]!, hi - lo), 'wall µs/event', Math.round(((tHi - tLo) * 1000) / (hi - lo)));
+    console.error('CPU µs per event, 10%–90%:', perEvent(cpu[0]!, cpu[1]!, hi - lo), 'wall µs/event', Math.round(((tHi - tLo) * 1000) / (hi - lo)));
   }
   const sizes = await sut.transactionSizes();
   return {
@@ -363,9 +363,9 @@ export async function benchSpine(opts: { rounds?: number; eventsPerRound?: numbe
       const events = generate(perRound, 42 + r, `a${r}`);
       const service = await serviceRound(sut, events);
       // Same rows per transaction as the reconciler's, and as many transactions at once.
-      const before = process.env.BENCH_DEBUG ? cpuSnapshot(sut.workerPid) : null;
+      const before = process.env.BENCH_DEBUG ? snapshotCounters(sut.workerPid) : null;
       const ceiling = await plainSqlCeiling(ceilingDb.db, events, Math.max(500, service.avgTransactionEvents));
-      if (before) console.error('ceiling CPU µs per event:', cpuPerEvent(before, cpuSnapshot(sut.workerPid), events.length));
+      if (before) console.error('ceiling CPU µs per event:', perEvent(before, snapshotCounters(sut.workerPid), events.length));
       results.push({
         sustained: service.eventsPerSec, ceiling: ceiling.eventsPerSec, share: round(service.eventsPerSec / ceiling.eventsPerSec, 3),
         avgBatchEvents: service.avgBatchEvents, avgTransactionEvents: service.avgTransactionEvents,

@@ -22,7 +22,7 @@ export function copyField(v: CopyValue): string {
  */
 export class CopyText {
   static readonly CHUNK_CHARS = 32 * 1024;
-  readonly chunks: string[] = [];
+  private readonly chunks: string[] = [];
   private current = '';
 
   /** Appends one or more whole rows (newlines included). */

@@ -14,6 +14,11 @@ export interface Sql {
 /** COPY text as one string, or as consecutive chunks of it (CopyText in copy-text.ts). */
 export type CopyInput = string | readonly string[];
 
+/** The non-empty chunks of COPY input; none means there is nothing to copy. */
+export function copyChunks(text: CopyInput): string[] {
+  return (typeof text === 'string' ? [text] : text).filter((c) => c.length > 0);
+}
+
 export interface Database extends Sql {
   readonly kind: 'pg' | 'pglite';
   /** Runs `fn` in one transaction; a throw rolls everything back. */

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { CopyInput, Database, Sql } from './database.js';
+import { copyChunks, type CopyInput, type Database, type Sql } from './database.js';
 
 // bigint and numeric columns come back as JS numbers: quantities stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -16,11 +16,11 @@ export function openPgDatabase(connectionString: string, opts: { max?: number } 
   const run = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) =>
     (await client.query(text, params as unknown[] | undefined)).rows as R[];
   const copyThrough = async (client: pg.PoolClient, table: string, columns: readonly string[], text: CopyInput) => {
-    const chunks = typeof text === 'string' ? [text] : text;
-    if (chunks.every((c) => c.length === 0)) return;
+    const chunks = copyChunks(text);
+    if (chunks.length === 0) return;
     // Each chunk becomes bytes only when the stream asks for it: no second copy of the whole.
     const bytes = function* () {
-      for (const c of chunks) if (c.length > 0) yield Buffer.from(c);
+      for (const c of chunks) yield Buffer.from(c);
     };
     await pipeline(Readable.from(bytes()), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
   };

@@ -1,14 +1,14 @@
 // Embedded PostgreSQL adapter (PGlite, WASM). PGlite runs one statement at a time and
 // serialises transactions itself, which is what makes the embedded log's order safe.
 import { PGlite, type Transaction } from '@electric-sql/pglite';
-import type { CopyInput, Database } from './database.js';
+import { copyChunks, type CopyInput, type Database } from './database.js';
 
 const toNumber = (v: string) => Number(v);
 
 /** PGlite takes COPY data as a blob read from the virtual file /dev/blob. */
 async function copyIn(db: PGlite | Transaction, table: string, columns: readonly string[], text: CopyInput): Promise<void> {
-  const chunks = typeof text === 'string' ? [text] : [...text];
-  if (chunks.every((c) => c.length === 0)) return;
+  const chunks = copyChunks(text);
+  if (chunks.length === 0) return;
   await db.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob(chunks) });
 }
 
