@@ -145,7 +145,8 @@ function defineSuite(kind: Kind): void {
     }
 
     // The claim tries a plain insert first and falls back to ON CONFLICT when an id was seen
-    // before; after a batch with duplicates it starts with ON CONFLICT until one has none.
+    // before or repeats in the batch; after a batch with duplicates it starts with ON CONFLICT
+    // until one has none.
     it('the dedupe claim: new ids beside seen ones, a batch after duplicates, and two writers racing for the same ids', async () => {
       const run = newRun();
       const row = (i: number, q: number) => rowFromEvent(toEvent(run, i, spec({ type: 'received', q, minute: i })));
@@ -159,9 +160,15 @@ function defineSuite(kind: Kind): void {
       const [a, b] = await Promise.all([apply([row(6, 64), row(7, 128)]), apply([row(7, 128), row(8, 256), row(6, 64)])]);
       expect(a.applied.length + b.applied.length).toBe(3);
       expect(a.duplicates + b.duplicates).toBe(2);
+      // An id repeated within one batch (a producer's retry): the plain insert meets its own
+      // first copy, and the first occurrence is applied once.
+      const after2 = await apply([row(9, 1), row(10, 1)]);
+      expect(after2.duplicates).toBe(0);
+      const repeated = await apply([row(11, 512), row(12, 1024), row(11, 512)]);
+      expect({ applied: repeated.applied.map((r) => r.entryId), duplicates: repeated.duplicates }).toEqual({ applied: [`${run}-e11`, `${run}-e12`], duplicates: 1 });
       const positions = await storedPositions(db, `${run}-`);
-      expect([...positions.values()].map((p) => p.onHand)).toEqual([511]);
-      expect(await processedIds(db, `${run}-`)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => `${run}-e${i}`).sort());
+      expect([...positions.values()].map((p) => p.onHand)).toEqual([2049]);
+      expect(await processedIds(db, `${run}-`)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((i) => `${run}-e${i}`).sort());
     });
 
     it('reconciler batches in any order, batching and duplication give the in-order fold', { timeout: 120_000 }, async () => {

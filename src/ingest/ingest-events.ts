@@ -26,7 +26,7 @@ export class EventIngest {
       if (r.ok) valid.push({ index, event: r.event });
       else rejected.push({ index, error: r.error });
     });
-    const known = await this.locations.filterKnown(this.db, valid.map((v) => v.event.locationId));
+    const known = await this.locations.filterKnown(this.db, valid.map((v) => v.event));
     const seenInRequest = new Set<string>();
     const candidates: StockEvent[] = [];
     let duplicates = 0;

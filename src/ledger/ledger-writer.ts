@@ -12,7 +12,7 @@ import { lockPositions, writePositions, type PositionWrite } from './position-ro
 
 export interface WriteResult {
   /** Rows applied now (after dedupe). */
-  applied: LedgerRow[];
+  applied: readonly LedgerRow[];
   /** Rows whose id was applied before (or repeated within the batch). */
   duplicates: number;
   /** Positions whose figures changed, in key order. */
@@ -20,46 +20,55 @@ export interface WriteResult {
 }
 
 /**
- * Marks ids as processed; returns the ids seen before. Inserted in byte order so concurrent
+ * Claims the rows' ids in processed_events and returns the rows to apply: the first occurrence
+ * of each id in the batch, unless applied before. Ids are inserted in byte order so concurrent
  * writers take the unique-index locks in the same order.
  *
- * Usually no id was seen before, so a plain INSERT goes first, inside a savepoint: one index
+ * Usually no id repeats, so a plain INSERT of every id goes first, inside a savepoint: one index
  * descent per id, where INSERT … ON CONFLICT makes a speculative insertion (a check, the insert,
- * a confirmation record), about twice the server's CPU (BENCHMARKS.md, spine). Only when the
- * plain insert meets an id already there (committed, or committed meanwhile by a concurrent
- * writer it waited for) is it rolled back and the ids claimed one by one with ON CONFLICT.
- * While duplicates keep coming (a channel re-sending, a replay), that attempt would only waste
- * work, so it is skipped until a claim finds none again.
+ * a confirmation record), about twice the server's CPU (BENCHMARKS.md, spine). It also finds
+ * repeats within the batch (the second insert of an id conflicts with the first), so when it
+ * succeeds every row is fresh and none of them needs looking up here. Only when it meets an id
+ * already there (committed, or committed meanwhile by a concurrent writer it waited for, or
+ * earlier in the batch) is it rolled back and the ids claimed with ON CONFLICT. While duplicates
+ * keep coming (a channel re-sending, a replay), that first attempt would only waste work, so it
+ * is skipped until a claim finds none again.
  */
-async function claimEventIds(tx: Sql, ids: string[]): Promise<Set<string>> {
-  const idArray = textArrayLiteral(ids);
+async function claimFresh(tx: Sql, rows: readonly LedgerRow[]): Promise<readonly LedgerRow[]> {
   if (!lastClaimFoundDuplicates) {
     await tx.query('SAVEPOINT claim_event_ids');
     try {
-      await tx.query('INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id COLLATE "C"', [idArray]);
+      await tx.query('INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id COLLATE "C"', [textArrayLiteral(rows.map((r) => r.entryId))]);
       await tx.query('RELEASE SAVEPOINT claim_event_ids');
-      return new Set();
+      return rows;
     } catch (err) {
       // Anything but a duplicate leaves the transaction failed, for the caller to retry whole.
       if (!isUniqueViolation(err)) throw err;
       await tx.query('ROLLBACK TO SAVEPOINT claim_event_ids');
     }
   }
-  const rows = await tx.query<{ seen: string[] }>(
+  const first = firstOccurrences(rows);
+  const found = await tx.query<{ seen: string[] }>(
     `WITH claimed AS (
        INSERT INTO processed_events (event_id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id COLLATE "C"
        ON CONFLICT DO NOTHING RETURNING event_id)
      SELECT coalesce(array_agg(t.id), '{}') AS seen FROM unnest($1::text[]) AS t(id)
       WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.event_id = t.id)`,
-    [idArray],
+    [textArrayLiteral(first.map((r) => r.entryId))],
   );
-  const seen = new Set(rows[0]?.seen ?? []);
-  lastClaimFoundDuplicates = seen.size > 0;
-  return seen;
+  const seen = new Set(found[0]?.seen ?? []);
+  lastClaimFoundDuplicates = seen.size > 0 || first.length < rows.length;
+  return seen.size > 0 ? first.filter((r) => !seen.has(r.entryId)) : first;
 }
 
-/** Only chooses which claim goes first; either one returns the same ids. */
+/** Only chooses which claim goes first; either one returns the same rows. */
 let lastClaimFoundDuplicates = false;
+
+/** Within a batch the first occurrence of an id wins (log order). */
+function firstOccurrences(rows: readonly LedgerRow[]): LedgerRow[] {
+  const ids = new Set<string>();
+  return rows.filter((r) => !ids.has(r.entryId) && ids.add(r.entryId) !== undefined);
+}
 
 const LEDGER_COLUMNS = [
   'event_id', 'kind', 'sku', 'location_id', 'occurred_at', 'count_quantity', 'on_hand_delta',
@@ -97,6 +106,22 @@ async function sumsAfterCounts(tx: Sql, recounts: ReadonlyArray<PositionKey & { 
 interface Group {
   key: PositionKey;
   rows: LedgerRow[];
+}
+
+/**
+ * The rows per position, in key order (the exact path locks in this order, and `changed`
+ * reports it), each position's rows in log order. A stable sort and one pass: no string key or
+ * map entry per row, which at thousands of rows per batch cost the reconciler more.
+ */
+function groupByPosition(rows: readonly LedgerRow[]): Group[] {
+  const sorted = rows.slice().sort(comparePositionKeys);
+  const groups: Group[] = [];
+  let g: Group | null = null;
+  for (const r of sorted) {
+    if (g === null || g.key.sku !== r.sku || g.key.locationId !== r.locationId) groups.push((g = { key: { sku: r.sku, locationId: r.locationId }, rows: [r] }));
+    else g.rows.push(r);
+  }
+  return groups;
 }
 
 /** Returns the groups the exact path must fold (by index into `groups`): those the upsert did not apply. */
@@ -179,26 +204,11 @@ export interface WriteOptions {
 }
 
 export async function writeLedger(tx: Sql, rows: readonly LedgerRow[], opts: WriteOptions): Promise<WriteResult> {
-  // Within the batch the first occurrence of an id wins (log order).
-  const firstById = new Map<string, LedgerRow>();
-  for (const r of rows) if (!firstById.has(r.entryId)) firstById.set(r.entryId, r);
-  let fresh = [...firstById.values()];
-  if (opts.dedupe && fresh.length > 0) {
-    const seen = await claimEventIds(tx, fresh.map((r) => r.entryId));
-    if (seen.size > 0) fresh = fresh.filter((r) => !seen.has(r.entryId));
-  }
+  const fresh = rows.length === 0 ? [] : opts.dedupe ? await claimFresh(tx, rows) : firstOccurrences(rows);
   const duplicates = rows.length - fresh.length;
   if (fresh.length === 0) return { applied: [], duplicates, changed: [] };
 
-  const byKey = new Map<string, Group>();
-  for (const r of fresh) {
-    const k = positionKey(r.sku, r.locationId);
-    let g = byKey.get(k);
-    if (!g) byKey.set(k, (g = { key: { sku: r.sku, locationId: r.locationId }, rows: [] }));
-    g.rows.push(r);
-  }
-  // In key order once, here: the exact path locks in this order and `changed` reports it.
-  const groups = [...byKey.values()].sort((a, b) => comparePositionKeys(a.key, b.key));
+  const groups = groupByPosition(fresh);
   // One sorted upsert locks every touched position (creating new ones) and applies the batches
   // that lie wholly after the count in force. The rest (a count in the batch, or a movement at
   // or before the count) take the exact path below, on rows this statement already locked.

@@ -5,10 +5,12 @@ import type { Sql } from '../db/database.js';
 export class LocationDirectory {
   private known = new Set<string>();
 
-  async filterKnown(db: Sql, ids: Iterable<string>): Promise<Set<string>> {
-    const unknown = [...new Set(ids)].filter((id) => !this.known.has(id));
-    if (unknown.length > 0) {
-      const rows = await db.query<{ id: string }>('SELECT id FROM locations WHERE id = ANY($1::text[])', [unknown]);
+  /** Returns the known ids, having looked up those of `rows` not known yet. */
+  async filterKnown(db: Sql, rows: ReadonlyArray<{ locationId: string }>): Promise<ReadonlySet<string>> {
+    const unknown = new Set<string>();
+    for (const r of rows) if (!this.known.has(r.locationId)) unknown.add(r.locationId);
+    if (unknown.size > 0) {
+      const rows = await db.query<{ id: string }>('SELECT id FROM locations WHERE id = ANY($1::text[])', [[...unknown]]);
       for (const r of rows) this.known.add(r.id);
     }
     return this.known;

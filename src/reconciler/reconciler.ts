@@ -145,22 +145,28 @@ export class Reconciler {
       // here and then finds the messages already applied.
       const next = await lockOffsets(tx, groupId, batches);
       const dead: DeadLetter[][] = batches.map(() => []);
-      const parsed: Array<{ row: LedgerRow; m: LogBatch['messages'][number]; i: number }> = [];
-      decoded.forEach((list, i) => {
-        for (const d of list) {
-          if (d.m.offset < next[i]!) continue;
-          if (d.row) parsed.push({ row: d.row, m: d.m, i });
-          else dead[i]!.push({ ...d.m, payload: d.m.value, reason: d.reason });
-        }
-      });
-      const known = await this.locations.filterKnown(tx, parsed.map((p) => p.row.locationId));
-      const rows: LedgerRow[] = [];
-      const batchOfRow: number[] = [];
-      for (const p of parsed) {
-        if (known.has(p.row.locationId)) {
-          rows.push(p.row);
-          batchOfRow.push(p.i);
-        } else dead[p.i]!.push({ ...p.m, payload: p.m.value, reason: `unknown locationId: ${p.row.locationId}` });
+      for (const b of decoded.bad) {
+        if (b.m.offset >= next[b.batch]!) dead[b.batch]!.push({ ...b.m, payload: b.m.value, reason: b.reason });
+      }
+      const known = await this.locations.filterKnown(tx, decoded.rows);
+      // Usually every row is new to this group and its location known: the decoded arrays as they are.
+      let { rows, rowBatch } = decoded;
+      const keep = (k: number) => decoded.rowMessage[k]!.offset >= next[rowBatch[k]!]! && known.has(rows[k]!.locationId);
+      let all = true;
+      for (let k = 0; all && k < rows.length; k++) all = keep(k);
+      if (!all) {
+        const kept: LedgerRow[] = [];
+        const keptBatch: number[] = [];
+        rows.forEach((row, k) => {
+          const i = rowBatch[k]!;
+          const m = decoded.rowMessage[k]!;
+          if (keep(k)) {
+            kept.push(row);
+            keptBatch.push(i);
+          } else if (m.offset >= next[i]!) dead[i]!.push({ ...m, payload: m.value, reason: `unknown locationId: ${row.locationId}` });
+        });
+        rows = kept;
+        rowBatch = keptBatch;
       }
       const allDead = dead.flat();
       if (allDead.length > 0) await insertDeadLetters(tx, batches, dead);
@@ -177,11 +183,11 @@ export class Reconciler {
       const perBatch = batches.map((_, i) => ({ applied: 0, duplicates: 0, deadLettered: dead[i]!.length, changed: [] as PositionKey[], dead: dead[i]! }));
       if (written.duplicates === 0) {
         // The usual case: every row applied, and no set of thousands of ids to build.
-        for (const i of batchOfRow) perBatch[i]!.applied += 1;
+        for (const i of rowBatch) perBatch[i]!.applied += 1;
       } else {
         const appliedIds = new Set(written.applied.map((r) => r.entryId));
         rows.forEach((r, k) => {
-          const o = perBatch[batchOfRow[k]!]!;
+          const o = perBatch[rowBatch[k]!]!;
           if (appliedIds.delete(r.entryId)) o.applied += 1;
           else o.duplicates += 1;
         });
@@ -260,39 +266,52 @@ type LogMessage = LogBatch['messages'][number];
 const DECODE_SLICE = 500;
 
 /**
+ * A group's messages decoded: ledger rows, each with the batch (index) and message it came from,
+ * in parallel arrays rather than an object per message, and the messages that are not events.
+ */
+interface Decoded {
+  rows: LedgerRow[];
+  rowBatch: number[];
+  rowMessage: LogMessage[];
+  bad: Array<{ batch: number; m: LogMessage; reason: string }>;
+}
+
+/**
  * Decodes every message, giving the event loop a turn every DECODE_SLICE messages. The other
  * transactions in flight wait on this thread between their statements; decoding a whole group
  * (~10k events, tens of ms) in one go left their backends idle meanwhile.
  */
-async function decodeYielding(batches: readonly LogBatch[]): Promise<Decoded[][]> {
-  const out: Decoded[][] = [];
+async function decodeYielding(batches: readonly LogBatch[]): Promise<Decoded> {
+  const out: Decoded = { rows: [], rowBatch: [], rowMessage: [], bad: [] };
   let sinceYield = 0;
-  for (const b of batches) {
-    const list: Decoded[] = new Array(b.messages.length);
-    for (let k = 0; k < b.messages.length; k++) {
-      list[k] = decode(b.messages[k]!);
+  for (let i = 0; i < batches.length; i++) {
+    for (const m of batches[i]!.messages) {
+      const d = decode(m.value);
+      if (typeof d === 'string') out.bad.push({ batch: i, m, reason: d });
+      else {
+        out.rows.push(d);
+        out.rowBatch.push(i);
+        out.rowMessage.push(m);
+      }
       if (++sinceYield === DECODE_SLICE) {
         sinceYield = 0;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    out.push(list);
   }
   return out;
 }
 
-/** A message as a ledger row, or the reason it goes to dead letters. */
-type Decoded = { m: LogMessage; row: LedgerRow; reason?: undefined } | { m: LogMessage; row?: undefined; reason: string };
-
-function decode(m: LogMessage): Decoded {
+/** A message's value as a ledger row, or the reason it goes to dead letters. */
+function decode(value: string): LedgerRow | string {
   let json: unknown;
   try {
-    json = JSON.parse(m.value);
+    json = JSON.parse(value);
   } catch {
-    return { m, reason: 'not JSON' };
+    return 'not JSON';
   }
   const r = parseStockEvent(json);
-  return r.ok ? { m, row: rowFromEvent(r.event) } : { m, reason: `invalid event: ${r.error}` };
+  return r.ok ? rowFromEvent(r.event) : `invalid event: ${r.error}`;
 }
 
 /**
