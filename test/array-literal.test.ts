@@ -18,13 +18,23 @@ describe.each<Kind>(['pg', 'pglite'])('array literals on %s', (kind) => {
   beforeAll(async () => { t = await openTestDb(kind); });
   afterAll(async () => t?.close());
 
-  it('round-trips any storable strings, including quotes, backslashes, braces, commas, blanks and NULL', async () => {
+  it('round-trips any storable strings, including quotes, backslashes, braces, commas, blanks and "NULL", and SQL nulls', async () => {
     const tricky = ['', ' ', 'NULL', 'null', '"', '\\', '\\"', '{a,b}', 'a,b', '  padded  ', 'tab\there', 'ünï © 😀'];
     await fc.assert(fc.asyncProperty(
-      fc.array(fc.oneof(fc.constantFrom(...tricky), fc.string({ unit: 'grapheme', maxLength: 30 }).filter(isStorableText)), { maxLength: 25 }),
+      fc.array(fc.option(fc.oneof(fc.constantFrom(...tricky), fc.string({ unit: 'grapheme', maxLength: 30 }).filter(isStorableText)), { nil: null, freq: 8 }), { maxLength: 25 }),
       async (values) => {
         const [row] = await t.db.query<{ a: string[]; n: number }>('SELECT $1::text[] AS a, cardinality($1::text[]) AS n', [textArrayLiteral(values)]);
         expect(row?.n).toBe(values.length);
+        expect(row?.a ?? []).toEqual(values);
+      },
+    ), { numRuns: 40 });
+  });
+
+  it('round-trips int8 values with nulls', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.option(fc.integer({ min: -2_000_000_000, max: 2_000_000_000 }), { nil: null, freq: 3 }), { maxLength: 20 }),
+      async (values) => {
+        const [row] = await t.db.query<{ a: Array<number | null> }>('SELECT array_to_json($1::int8[]) AS a', [numberArrayLiteral(values)]);
         expect(row?.a ?? []).toEqual(values);
       },
     ), { numRuns: 40 });

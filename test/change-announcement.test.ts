@@ -16,6 +16,17 @@ describe('atp change announcements', () => {
     ]);
   });
 
+  it('groups a SKU whose positions come both together and apart', () => {
+    const records = changeRecords([
+      { sku: 'A-1', locationId: 'ams-01' }, { sku: 'A-1', locationId: 'utr-02' }, { sku: 'B-2', locationId: 'ams-01' },
+      { sku: 'B-2', locationId: 'utr-02' }, { sku: 'A-1', locationId: 'rtm-03' },
+    ]);
+    expect(parseChanges(records[0]!.value)).toEqual([
+      { sku: 'A-1', locationIds: ['ams-01', 'utr-02', 'rtm-03'] },
+      { sku: 'B-2', locationIds: ['ams-01', 'utr-02'] },
+    ]);
+  });
+
   it('splits into messages of at most CHANGES_PER_MESSAGE SKUs, losing none', () => {
     const n = CHANGES_PER_MESSAGE * 2 + 7;
     const keys = Array.from({ length: n }, (_, i) => ({ sku: `S-${i}`, locationId: 'wh-1' }));

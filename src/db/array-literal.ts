@@ -6,18 +6,26 @@
 const NEEDS_ESCAPE = /["\\]/;
 const ESCAPE_ALL = /["\\]/g;
 
-/** `{"a","b"}`: every element quoted, so empty strings, spaces, braces and "NULL" stay text. */
-export function textArrayLiteral(values: readonly string[]): string {
+/**
+ * `{"a","b",NULL}`: every string quoted, so empty strings, spaces, braces and "NULL" stay text;
+ * null is SQL NULL.
+ */
+export function textArrayLiteral(values: ReadonlyArray<string | null>): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    out += (i === 0 ? '"' : ',"') + (NEEDS_ESCAPE.test(v) ? v.replace(ESCAPE_ALL, '\\$&') : v) + '"';
+    if (i > 0) out += ',';
+    out += v === null ? 'NULL' : '"' + (NEEDS_ESCAPE.test(v) ? v.replace(ESCAPE_ALL, '\\$&') : v) + '"';
   }
   return out + '}';
 }
 
-/** `{1,-2,3}` for finite numbers (integers for int columns, any finite value for float8). */
-export function numberArrayLiteral(values: readonly number[]): string {
-  for (const v of values) if (!Number.isFinite(v)) throw new RangeError(`not a finite number: ${v}`);
-  return `{${values.join(',')}}`;
+/** `{1,-2,NULL}` for finite numbers (integers for int columns, any finite value for float8) and nulls. */
+export function numberArrayLiteral(values: ReadonlyArray<number | null>): string {
+  let nulls = false;
+  for (const v of values) {
+    if (v === null) nulls = true;
+    else if (!Number.isFinite(v)) throw new RangeError(`not a finite number: ${v}`);
+  }
+  return `{${nulls ? values.map((v) => (v === null ? 'NULL' : v)).join(',') : values.join(',')}}`;
 }

@@ -7,7 +7,7 @@ import { CopyText, copyField, copyTimestamp } from '../db/copy-text.js';
 import { numberArrayLiteral, textArrayLiteral } from '../db/array-literal.js';
 import { applyBatch, type PositionState, type SumsAfter } from '../core/fold.js';
 import { positionKey } from '../core/ids.js';
-import { comparePositionKeys, type LedgerRow, type PositionKey } from './ledger-row.js';
+import type { LedgerRow, PositionKey } from './ledger-row.js';
 import { lockPositions, writePositions, type PositionWrite } from './position-rows.js';
 
 export interface WriteResult {
@@ -15,7 +15,7 @@ export interface WriteResult {
   applied: readonly LedgerRow[];
   /** Rows whose id was applied before (or repeated within the batch). */
   duplicates: number;
-  /** Positions whose figures changed, in key order. */
+  /** Positions whose figures changed, those of one SKU next to each other. */
   changed: PositionKey[];
 }
 
@@ -98,7 +98,7 @@ async function sumsAfterCounts(tx: Sql, recounts: ReadonlyArray<PositionKey & { 
        FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(sku, location_id, at)
        LEFT JOIN ledger_entries l ON l.sku = k.sku AND l.location_id = k.location_id AND l.occurred_at > k.at
       GROUP BY k.sku, k.location_id`,
-    [recounts.map((r) => r.sku), recounts.map((r) => r.locationId), recounts.map((r) => new Date(r.at).toISOString())],
+    [textArrayLiteral(recounts.map((r) => r.sku)), textArrayLiteral(recounts.map((r) => r.locationId)), textArrayLiteral(recounts.map((r) => new Date(r.at).toISOString()))],
   );
   return new Map(rows.map((r) => [positionKey(r.sku, r.location_id), { onHandDelta: r.on_hand, missingDelta: r.missing }]));
 }
@@ -109,18 +109,27 @@ interface Group {
 }
 
 /**
- * The rows per position, in key order (the exact path locks in this order, and `changed`
- * reports it), each position's rows in log order. A stable sort and one pass: no string key or
- * map entry per row, which at thousands of rows per batch cost the reconciler more.
+ * The rows per position, each position's rows in log order, the positions of one SKU next to
+ * each other. Grouped by SKU first (a map keyed by the row's own sku string: no key built per
+ * row), then by location among that SKU's few rows. Sorting the rows by position instead cost
+ * about twice as much per row at thousands of rows a batch (BENCHMARKS.md, spine). No order is
+ * needed here: every statement that locks rows orders them itself.
  */
 function groupByPosition(rows: readonly LedgerRow[]): Group[] {
-  const sorted = rows.slice().sort(comparePositionKeys);
-  const groups: Group[] = [];
-  let g: Group | null = null;
-  for (const r of sorted) {
-    if (g === null || g.key.sku !== r.sku || g.key.locationId !== r.locationId) groups.push((g = { key: { sku: r.sku, locationId: r.locationId }, rows: [r] }));
-    else g.rows.push(r);
+  const bySku = new Map<string, Group[]>();
+  for (const r of rows) {
+    const list = bySku.get(r.sku);
+    if (list === undefined) {
+      bySku.set(r.sku, [{ key: { sku: r.sku, locationId: r.locationId }, rows: [r] }]);
+      continue;
+    }
+    let g: Group | undefined;
+    for (const x of list) if (x.key.locationId === r.locationId) g = x;
+    if (g) g.rows.push(r);
+    else list.push({ key: { sku: r.sku, locationId: r.locationId }, rows: [r] });
   }
+  const groups: Group[] = [];
+  for (const list of bySku.values()) for (const g of list) groups.push(g);
   return groups;
 }
 
@@ -176,7 +185,7 @@ async function upsertIncremental(tx: Sql, groups: readonly Group[]): Promise<Set
   return new Set([...exactOnes, ...(rows[0]?.skipped ?? [])]);
 }
 
-/** The exact fold for positions the upsert left alone (already locked by it); `groups` in key order. */
+/** The exact fold for positions the upsert left alone (already locked by it). */
 async function applyExactly(tx: Sql, groups: readonly Group[]): Promise<void> {
   const states = await lockPositions(tx, groups.map((g) => g.key));
   const writes: PositionWrite[] = [];

@@ -4,6 +4,7 @@ import type { Sql } from '../db/database.js';
 import type { PositionState } from '../core/fold.js';
 import { positionKey } from '../core/ids.js';
 import type { PositionKey } from './ledger-row.js';
+import { numberArrayLiteral, textArrayLiteral } from '../db/array-literal.js';
 
 interface PositionDbRow {
   sku: string;
@@ -33,13 +34,13 @@ function toState(r: PositionDbRow): PositionState {
 }
 
 /**
- * Locks the positions of `keys` (sorted, distinct) and returns their state, creating missing
+ * Locks the positions of `keys` (distinct, in any order) and returns their state, creating missing
  * rows. Existing rows are locked first, in key order; new rows are inserted after, in key
  * order: a lock order every writer shares.
  */
 export async function lockPositions(tx: Sql, keys: readonly PositionKey[]): Promise<Map<string, PositionState>> {
-  const skus = keys.map((k) => k.sku);
-  const locs = keys.map((k) => k.locationId);
+  const skus = textArrayLiteral(keys.map((k) => k.sku));
+  const locs = textArrayLiteral(keys.map((k) => k.locationId));
   const found = await tx.query<PositionDbRow>(
     `SELECT ${SELECT_COLUMNS} FROM positions
       WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
@@ -54,14 +55,14 @@ export async function lockPositions(tx: Sql, keys: readonly PositionKey[]): Prom
       `INSERT INTO positions (sku, location_id)
        SELECT s, l FROM unnest($1::text[], $2::text[]) AS k(s, l) ORDER BY s, l
        ON CONFLICT DO NOTHING`,
-      [missing.map((k) => k.sku), missing.map((k) => k.locationId)],
+      [textArrayLiteral(missing.map((k) => k.sku)), textArrayLiteral(missing.map((k) => k.locationId))],
     );
     // Rows another writer created meanwhile were skipped above; lock and read them all now.
     const created = await tx.query<PositionDbRow>(
       `SELECT ${SELECT_COLUMNS} FROM positions
         WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
         ORDER BY sku, location_id FOR UPDATE`,
-      [missing.map((k) => k.sku), missing.map((k) => k.locationId)],
+      [textArrayLiteral(missing.map((k) => k.sku)), textArrayLiteral(missing.map((k) => k.locationId))],
     );
     for (const r of created) states.set(positionKey(r.sku, r.location_id), toState(r));
   }
@@ -78,7 +79,9 @@ export interface PositionWrite extends PositionKey {
  */
 export async function writePositions(tx: Sql, writes: readonly PositionWrite[]): Promise<void> {
   if (writes.length === 0) return;
-  const col = <T>(f: (w: PositionWrite) => T) => writes.map(f);
+  // Array literals (array-literal.ts), not arrays for the driver to escape element by element.
+  const text = (f: (w: PositionWrite) => string | null) => textArrayLiteral(writes.map(f));
+  const num = (f: (w: PositionWrite) => number | null) => numberArrayLiteral(writes.map(f));
   await tx.query(
     `UPDATE positions p SET
         on_hand = v.on_hand, unavailable = v.unavailable, missing = v.missing, reserved = v.reserved,
@@ -91,15 +94,15 @@ export async function writePositions(tx: Sql, writes: readonly PositionWrite[]):
          AS v(sku, location_id, on_hand, unavailable, missing, reserved, count_at, count_event_id, count_quantity)
       WHERE p.sku = v.sku AND p.location_id = v.location_id`,
     [
-      col((w) => w.sku),
-      col((w) => w.locationId),
-      col((w) => w.state.onHand),
-      col((w) => w.state.unavailable),
-      col((w) => w.state.missing),
-      col((w) => w.state.reserved),
-      col((w) => (w.state.countAt === null ? null : new Date(w.state.countAt).toISOString())),
-      col((w) => w.state.countEntryId),
-      col((w) => w.state.countQuantity),
+      text((w) => w.sku),
+      text((w) => w.locationId),
+      num((w) => w.state.onHand),
+      num((w) => w.state.unavailable),
+      num((w) => w.state.missing),
+      num((w) => w.state.reserved),
+      text((w) => (w.state.countAt === null ? null : new Date(w.state.countAt).toISOString())),
+      text((w) => w.state.countEntryId),
+      num((w) => w.state.countQuantity),
     ],
   );
 }

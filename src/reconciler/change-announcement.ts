@@ -15,10 +15,20 @@ export const CHANGES_PER_MESSAGE = 1_000;
 
 export function changeRecords(keys: readonly PositionKey[]): LogRecord[] {
   const bySku = new Map<string, string[]>();
+  // Keys usually come with one SKU's positions next to each other (see writeLedger): one map
+  // lookup per SKU rather than per key.
+  let lastSku: string | null = null;
+  let last: string[] = [];
   for (const k of keys) {
-    const list = bySku.get(k.sku);
+    if (k.sku === lastSku) {
+      last.push(k.locationId);
+      continue;
+    }
+    let list = bySku.get(k.sku);
     if (list) list.push(k.locationId);
-    else bySku.set(k.sku, [k.locationId]);
+    else bySku.set(k.sku, (list = [k.locationId]));
+    lastSku = k.sku;
+    last = list;
   }
   const changes: AtpChange[] = [...bySku].map(([sku, locationIds]) => ({ sku, locationIds }));
   const records: LogRecord[] = [];
