@@ -7,13 +7,14 @@ export interface LogRecord {
   value: string;
 }
 
+/** A message as handed to a handler. Key and value may be computed on each read (Kafka adapter). */
 export interface LogMessage {
-  partition: number;
-  offset: number;
-  key: string | null;
-  value: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: string;
   /** When the log accepted it (epoch ms): the start of the append→applied lag. */
-  appendedAt: number;
+  readonly appendedAt: number;
 }
 
 export interface LogBatch {

@@ -5,6 +5,7 @@
 import { Kafka, logLevel as kafkaLogLevel, Partitioners, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventLog, LogBatch, LogRecord, SubscribeOptions, Subscription } from './event-log.js';
+import { PackedMessages } from './packed-messages.js';
 
 export interface KafkaLogOptions {
   brokers: string[];
@@ -77,8 +78,10 @@ export class KafkaEventLog implements EventLog {
     let generation = 0;
     let current: Consumer | null = null;
     let pendingMessages = 0;
+    /** A fetched batch waiting in its lane, its messages packed (packed-messages.ts). */
+    type Fetched = { topic: string; partition: number; highWatermark: number; messages: PackedMessages; gen: number; consumer: Consumer };
     /** Per partition: fetched batches not yet handed over, and the hand-over in progress. */
-    type Lane = { waiting: Array<{ batch: LogBatch; gen: number; consumer: Consumer }>; running: Promise<void> | null };
+    type Lane = { waiting: Fetched[]; running: Promise<void> | null };
     const lanes = new Map<number, Lane>();
     /** Woken whenever a queued batch finishes (backpressure below). */
     const drained: Array<() => void> = [];
@@ -106,12 +109,17 @@ export class KafkaEventLog implements EventLog {
     const pump = async (lane: Lane): Promise<void> => {
       while (lane.waiting.length > 0) {
         const taken = lane.waiting.splice(0);
-        const n = taken.reduce((k, w) => k + w.batch.messages.length, 0);
+        const n = taken.reduce((k, w) => k + w.messages.length, 0);
         try {
           const live = taken.filter((w) => w.gen === generation);
           const last = live[live.length - 1];
           if (!last) continue;
-          const merged: LogBatch = live.length === 1 ? last.batch : { ...last.batch, messages: live.flatMap((w) => w.batch.messages) };
+          const merged: LogBatch = {
+            topic: last.topic,
+            partition: last.partition,
+            highWatermark: last.highWatermark,
+            messages: live.length === 1 ? last.messages.unpack(last.partition) : live.flatMap((w) => w.messages.unpack(w.partition)),
+          };
           try {
             await opts.handler(merged, { heartbeat: async () => {}, isActive: () => last.gen === generation && !stopped });
             commits.note(last.consumer, last.gen, merged.topic, merged.partition, merged.messages[merged.messages.length - 1]!.offset + 1);
@@ -143,28 +151,17 @@ export class KafkaEventLog implements EventLog {
         partitionsConsumedConcurrently: 16,
         eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
           if (batch.messages.length === 0 || gen !== generation) return;
-          // Nothing queued below may refer to `batch`: its message buffers are views of the
-          // whole fetch response, and a queue of them would keep every response alive.
+          // Nothing queued below may refer to `batch` or its message objects; the packed form
+          // keeps only the response memory the messages lie in (bounded by the backpressure
+          // below) and where each one is.
           const { topic, partition } = batch;
-          const last = Number(batch.messages[batch.messages.length - 1]!.offset);
-          const logBatch = {
-            topic,
-            partition,
-            highWatermark: Number(batch.highWatermark),
-            messages: batch.messages.map((m) => ({
-              partition,
-              offset: Number(m.offset),
-              key: m.key?.toString('utf8') ?? null,
-              value: m.value?.toString('utf8') ?? '',
-              appendedAt: Number(m.timestamp),
-            })),
-          };
+          const messages = PackedMessages.pack(batch.messages);
           // Advances the fetch position only; nothing reaches Kafka's committed offset until applied.
-          resolveOffset(String(last));
-          pendingMessages += logBatch.messages.length;
+          resolveOffset(String(messages.lastOffset));
+          pendingMessages += messages.length;
           let lane = lanes.get(partition);
           if (!lane) lanes.set(partition, (lane = { waiting: [], running: null }));
-          lane.waiting.push({ batch: logBatch, gen, consumer });
+          lane.waiting.push({ topic, partition, highWatermark: Number(batch.highWatermark), messages, gen, consumer });
           if (!lane.running) {
             const l = lane;
             l.running = pump(l).finally(() => { l.running = null; });

@@ -146,7 +146,7 @@ export class Reconciler {
       const next = await lockOffsets(tx, groupId, batches);
       const dead: DeadLetter[][] = batches.map(() => []);
       for (const b of decoded.bad) {
-        if (b.m.offset >= next[b.batch]!) dead[b.batch]!.push({ ...b.m, payload: b.m.value, reason: b.reason });
+        if (b.m.offset >= next[b.batch]!) dead[b.batch]!.push(deadLetter(b.m, b.reason));
       }
       const known = await this.locations.filterKnown(tx, decoded.rows);
       // Usually every row is new to this group and its location known: the decoded arrays as they are.
@@ -163,7 +163,7 @@ export class Reconciler {
           if (keep(k)) {
             kept.push(row);
             keptBatch.push(i);
-          } else if (m.offset >= next[i]!) dead[i]!.push({ ...m, payload: m.value, reason: `unknown locationId: ${row.locationId}` });
+          } else if (m.offset >= next[i]!) dead[i]!.push(deadLetter(m, `unknown locationId: ${row.locationId}`));
         });
         rows = kept;
         rowBatch = keptBatch;
@@ -224,7 +224,7 @@ export class Reconciler {
     return this.o.db.transaction(async (tx) => {
       const [next] = await lockOffsets(tx, this.o.groupId, [batch]);
       if (m.offset < next!) return { applied: 0, duplicates: 0, deadLettered: 0, changed: [], dead: [] };
-      const dead = [{ ...m, payload: m.value, reason }];
+      const dead = [deadLetter(m, reason)];
       await insertDeadLetters(tx, [batch], [dead]);
       await storeOffsets(tx, this.o.groupId, [{ topic: batch.topic, partition: batch.partition, next: m.offset + 1 }]);
       return { applied: 0, duplicates: 0, deadLettered: 1, changed: [], dead };
@@ -261,6 +261,11 @@ export class Reconciler {
 }
 
 type LogMessage = LogBatch['messages'][number];
+
+/** Spelled out, not spread: a message's key and value may be getters (packed-messages.ts). */
+function deadLetter(m: LogMessage, reason: string): DeadLetter {
+  return { partition: m.partition, offset: m.offset, key: m.key, payload: m.value, reason };
+}
 
 /** Messages decoded between two turns of the event loop (about 2 ms of work). */
 const DECODE_SLICE = 500;
