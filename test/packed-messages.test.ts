@@ -2,7 +2,7 @@
 // (src/eventlog/packed-messages.ts): unpacking gives exactly what converting each message on its own would.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { PackedMessages, type RawMessage } from '../src/eventlog/packed-messages.js';
+import { PackedMessages, PinnedMemory, type RawMessage } from '../src/eventlog/packed-messages.js';
 
 const rawMessage = fc.record({
   offset: fc.nat({ max: 2 ** 40 }).map(String),
@@ -42,5 +42,22 @@ describe('packed messages', () => {
     expect(PackedMessages.pack(views).unpack(3).map((m) => [m.offset, m.key, m.value, m.appendedAt])).toEqual([
       [7, 'k1', '{"a":1}', 1000], [8, 'k3', '{"c":3}', 1001], [9, 'k2', '{"b":2}', 1002],
     ]);
+  });
+
+  it('counts each fetch response once while any batch in it is held', () => {
+    const r1 = Buffer.allocUnsafeSlow(1000);
+    const r2 = Buffer.allocUnsafeSlow(500);
+    const msg = (b: Buffer, at: number): RawMessage => ({ offset: String(at), timestamp: '0', key: null, value: b.subarray(at, at + 10) });
+    const a = PackedMessages.pack([msg(r1, 0), msg(r1, 10)]);
+    const b = PackedMessages.pack([msg(r1, 20), msg(r2, 0)]);
+    const pinned = new PinnedMemory();
+    pinned.hold(a);
+    expect(pinned.bytes).toBe(1000);
+    pinned.hold(b);
+    expect(pinned.bytes).toBe(1500);
+    pinned.release(a);
+    expect(pinned.bytes).toBe(1500);
+    pinned.release(b);
+    expect(pinned.bytes).toBe(0);
   });
 });

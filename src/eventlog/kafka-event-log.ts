@@ -5,7 +5,7 @@
 import { Kafka, logLevel as kafkaLogLevel, Partitioners, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventLog, LogBatch, LogRecord, SubscribeOptions, Subscription } from './event-log.js';
-import { PackedMessages } from './packed-messages.js';
+import { PackedMessages, PinnedMemory } from './packed-messages.js';
 
 export interface KafkaLogOptions {
   brokers: string[];
@@ -24,6 +24,8 @@ function kafkaLogCreator(logger: Logger) {
 
 /** Messages fetched but not yet applied, across partitions, before fetching pauses. */
 const MAX_PENDING_MESSAGES = 100_000;
+/** Fetch-response memory those messages may keep alive before fetching pauses (packed-messages.ts). */
+const MAX_PINNED_BYTES = 256 * 1024 * 1024;
 const COMMIT_INTERVAL_MS = 1_000;
 
 export class KafkaEventLog implements EventLog {
@@ -78,6 +80,7 @@ export class KafkaEventLog implements EventLog {
     let generation = 0;
     let current: Consumer | null = null;
     let pendingMessages = 0;
+    const pinned = new PinnedMemory();
     /** A fetched batch waiting in its lane, its messages packed (packed-messages.ts). */
     type Fetched = { topic: string; partition: number; highWatermark: number; messages: PackedMessages; gen: number; consumer: Consumer };
     /** Per partition: fetched batches not yet handed over, and the hand-over in progress. */
@@ -128,6 +131,7 @@ export class KafkaEventLog implements EventLog {
           }
         } finally {
           pendingMessages -= n;
+          for (const w of taken) pinned.release(w.messages);
           drained.splice(0).forEach((wake) => wake());
         }
       }
@@ -159,6 +163,7 @@ export class KafkaEventLog implements EventLog {
           // Advances the fetch position only; nothing reaches Kafka's committed offset until applied.
           resolveOffset(String(messages.lastOffset));
           pendingMessages += messages.length;
+          pinned.hold(messages);
           let lane = lanes.get(partition);
           if (!lane) lanes.set(partition, (lane = { waiting: [], running: null }));
           lane.waiting.push({ topic, partition, highWatermark: Number(batch.highWatermark), messages, gen, consumer });
@@ -169,7 +174,7 @@ export class KafkaEventLog implements EventLog {
           // Backpressure: hold the fetch loop while too much is queued.
           // (Not Promise.race over the lanes: a settled one would make it spin, and every race
           // leaves a reaction on each pending promise, which grew the heap by GBs.)
-          while (pendingMessages > MAX_PENDING_MESSAGES && gen === generation) {
+          while ((pendingMessages > MAX_PENDING_MESSAGES || pinned.bytes > MAX_PINNED_BYTES) && gen === generation) {
             await new Promise<void>((wake) => {
               drained.push(wake);
             });

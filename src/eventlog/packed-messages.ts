@@ -61,6 +61,11 @@ export class PackedMessages {
     return new PackedMessages(buffers, offsets, timestamps, ranges);
   }
 
+  /** The memory this batch keeps alive (whole fetch responses, shared with other batches). */
+  get memory(): readonly Buffer[] {
+    return this.buffers;
+  }
+
   get length(): number {
     return this.offsets.length;
   }
@@ -101,5 +106,38 @@ class PackedMessage implements LogMessage {
 
   get value(): string {
     return this.from.textAt(this.k, 3) ?? '';
+  }
+}
+
+/**
+ * The memory that waiting and in-flight batches keep alive, each fetch response counted once
+ * however many batches lie in it. The adapter stops fetching above a limit: one stalled
+ * partition with a few messages in each of many responses would otherwise keep every one of
+ * those responses alive.
+ */
+export class PinnedMemory {
+  private readonly holders = new Map<ArrayBufferLike, number>();
+  private total = 0;
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  hold(p: PackedMessages): void {
+    for (const b of p.memory) {
+      const n = this.holders.get(b.buffer) ?? 0;
+      if (n === 0) this.total += b.buffer.byteLength;
+      this.holders.set(b.buffer, n + 1);
+    }
+  }
+
+  release(p: PackedMessages): void {
+    for (const b of p.memory) {
+      const n = this.holders.get(b.buffer) ?? 0;
+      if (n <= 1) {
+        if (n === 1) this.total -= b.buffer.byteLength;
+        this.holders.delete(b.buffer);
+      } else this.holders.set(b.buffer, n - 1);
+    }
   }
 }
