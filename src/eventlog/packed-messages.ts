@@ -82,7 +82,7 @@ export class PackedMessages {
     return out;
   }
 
-  /** Field `at` of the ranges as text, or null where the message has none. */
+  /** Message k's key (field 0) or value (field 3) as text, or null where it has none. */
   textAt(k: number, field: 0 | 3): string | null {
     const at = k * FIELDS + field;
     const b = this.ranges[at]!;
@@ -134,10 +134,8 @@ export class PinnedMemory {
   release(p: PackedMessages): void {
     for (const b of p.memory) {
       const n = this.holders.get(b.buffer) ?? 0;
-      if (n <= 1) {
-        if (n === 1) this.total -= b.buffer.byteLength;
-        this.holders.delete(b.buffer);
-      } else this.holders.set(b.buffer, n - 1);
+      if (n > 1) this.holders.set(b.buffer, n - 1);
+      else if (this.holders.delete(b.buffer)) this.total -= b.buffer.byteLength;
     }
   }
 }

@@ -51,18 +51,19 @@ export async function lockPositions(tx: Sql, keys: readonly PositionKey[]): Prom
   for (const r of found) states.set(positionKey(r.sku, r.location_id), toState(r));
   const missing = keys.filter((k) => !states.has(positionKey(k.sku, k.locationId)));
   if (missing.length > 0) {
+    const missingColumns = [textArrayLiteral(missing.map((k) => k.sku)), textArrayLiteral(missing.map((k) => k.locationId))];
     await tx.query(
       `INSERT INTO positions (sku, location_id)
        SELECT s, l FROM unnest($1::text[], $2::text[]) AS k(s, l) ORDER BY s, l
        ON CONFLICT DO NOTHING`,
-      [textArrayLiteral(missing.map((k) => k.sku)), textArrayLiteral(missing.map((k) => k.locationId))],
+      missingColumns,
     );
     // Rows another writer created meanwhile were skipped above; lock and read them all now.
     const created = await tx.query<PositionDbRow>(
       `SELECT ${SELECT_COLUMNS} FROM positions
         WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
         ORDER BY sku, location_id FOR UPDATE`,
-      [textArrayLiteral(missing.map((k) => k.sku)), textArrayLiteral(missing.map((k) => k.locationId))],
+      missingColumns,
     );
     for (const r of created) states.set(positionKey(r.sku, r.location_id), toState(r));
   }

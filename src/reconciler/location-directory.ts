@@ -10,8 +10,8 @@ export class LocationDirectory {
     const unknown = new Set<string>();
     for (const r of rows) if (!this.known.has(r.locationId)) unknown.add(r.locationId);
     if (unknown.size > 0) {
-      const rows = await db.query<{ id: string }>('SELECT id FROM locations WHERE id = ANY($1::text[])', [[...unknown]]);
-      for (const r of rows) this.known.add(r.id);
+      const found = await db.query<{ id: string }>('SELECT id FROM locations WHERE id = ANY($1::text[])', [[...unknown]]);
+      for (const r of found) this.known.add(r.id);
     }
     return this.known;
   }

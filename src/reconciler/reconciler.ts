@@ -149,24 +149,21 @@ export class Reconciler {
         if (b.m.offset >= next[b.batch]!) dead[b.batch]!.push(deadLetter(b.m, b.reason));
       }
       const known = await this.locations.filterKnown(tx, decoded.rows);
-      // Usually every row is new to this group and its location known: the decoded arrays as they are.
+      // Usually every row lies past its partition's stored offset and names a known location:
+      // then the decoded arrays are used as they are.
+      const keep = (k: number) => decoded.rowMessage[k]!.offset >= next[decoded.rowBatch[k]!]! && known.has(decoded.rows[k]!.locationId);
       let { rows, rowBatch } = decoded;
-      const keep = (k: number) => decoded.rowMessage[k]!.offset >= next[rowBatch[k]!]! && known.has(rows[k]!.locationId);
-      let all = true;
-      for (let k = 0; all && k < rows.length; k++) all = keep(k);
-      if (!all) {
-        const kept: LedgerRow[] = [];
-        const keptBatch: number[] = [];
-        rows.forEach((row, k) => {
-          const i = rowBatch[k]!;
+      if (!rows.every((_, k) => keep(k))) {
+        rows = [];
+        rowBatch = [];
+        decoded.rows.forEach((row, k) => {
+          const i = decoded.rowBatch[k]!;
           const m = decoded.rowMessage[k]!;
           if (keep(k)) {
-            kept.push(row);
-            keptBatch.push(i);
+            rows.push(row);
+            rowBatch.push(i);
           } else if (m.offset >= next[i]!) dead[i]!.push(deadLetter(m, `unknown locationId: ${row.locationId}`));
         });
-        rows = kept;
-        rowBatch = keptBatch;
       }
       const allDead = dead.flat();
       if (allDead.length > 0) await insertDeadLetters(tx, batches, dead);
