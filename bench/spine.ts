@@ -35,13 +35,24 @@ const PARTITIONS = 12;
 /** Phase B produces every TICK_MS (BENCH_TICK_MS; a producer's linger, in effect). */
 const TICK_MS = Number(process.env.BENCH_TICK_MS ?? 10);
 
-export function generate(n: number, seed: number, prefix: string): Array<{ key: string; value: string; event: StockEvent }> {
+/** Event time of the first generated event; each event is STEP_MS after the one before it. */
+const CLOCK_START = Date.parse('2026-11-01T00:00:00Z');
+const STEP_MS = 10;
+
+/**
+ * `n` events from event time `startMs`, in stream order, as a channel would send them: 1% arrive
+ * late (occurred 1–10 minutes before the events around them: a till that was offline). Callers
+ * continue the clock from one batch of events to the next: a sustained stream moves forward in
+ * time, and a batch that restarted it would make every count already applied land in the
+ * middle of the new events, a storm of late arrivals instead of a steady stream.
+ */
+export function generate(n: number, seed: number, prefix: string, startMs = CLOCK_START): Array<{ key: string; value: string; event: StockEvent }> {
   const r = mulberry32(seed);
-  const t0 = Date.parse('2026-11-01T00:00:00Z');
   const out = [];
   for (let i = 0; i < n; i++) {
     const sku = `SKU-${Math.floor(r() * SKUS)}`;
-    const common = { eventId: `${prefix}-${i}`, sku, locationId: `loc-${Math.floor(r() * LOCATIONS)}`, occurredAt: new Date(t0 + i * 10).toISOString(), source: 'bench' };
+    const late = r() < 0.01 ? 60_000 + Math.floor(r() * 540_000) : 0;
+    const common = { eventId: `${prefix}-${i}`, sku, locationId: `loc-${Math.floor(r() * LOCATIONS)}`, occurredAt: new Date(startMs + i * STEP_MS - late).toISOString(), source: 'bench' };
     const k = r();
     const q = 1 + Math.floor(r() * 5);
     const event: StockEvent =
@@ -261,8 +272,8 @@ async function serviceRound(sut: ServiceUnderTest, events: ReturnType<typeof gen
 }
 
 /** A fixed offered rate, handed to the producer every TICK_MS; lag = applied − Kafka append time. */
-async function lagPhase(sut: ServiceUnderTest, rate: number, seconds: number) {
-  const events = generate(rate * seconds, 7, 'b');
+async function lagPhase(sut: ServiceUnderTest, rate: number, seconds: number, startMs: number) {
+  const events = generate(rate * seconds, 7, 'b', startMs);
   const base = sut.applied();
   sut.send({ resetLags: true });
   await produce(sut.brokers, sut.topic, events, { rate, tickMs: TICK_MS });
@@ -360,7 +371,7 @@ export async function benchSpine(opts: { rounds?: number; eventsPerRound?: numbe
   const results: Array<{ sustained: number; ceiling: number; share: number; avgBatchEvents: number; avgTransactionEvents: number }> = [];
   try {
     for (let r = 0; r < rounds; r++) {
-      const events = generate(perRound, 42 + r, `a${r}`);
+      const events = generate(perRound, 42 + r, `a${r}`, CLOCK_START + r * perRound * STEP_MS);
       const service = await serviceRound(sut, events);
       // Same rows per transaction as the reconciler's, and as many transactions at once.
       const before = process.env.BENCH_DEBUG ? snapshotCounters(sut.workerPid) : null;
@@ -374,7 +385,7 @@ export async function benchSpine(opts: { rounds?: number; eventsPerRound?: numbe
     }
     const sustained = median(results.map((x) => x.sustained));
     const rate = Math.min(opts.rate ?? 50_000, Math.floor(sustained * 0.8));
-    const lag = await lagPhase(sut, rate, opts.seconds ?? 10);
+    const lag = await lagPhase(sut, rate, opts.seconds ?? 10, CLOCK_START + rounds * perRound * STEP_MS);
     const e = await embedded(opts.embeddedEvents ?? 60_000);
     return {
       load: `${SKUS} SKUs × ${LOCATIONS} locations, ${PARTITIONS} partitions, ${rounds} rounds of ${perRound} events`,
