@@ -27,10 +27,28 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Every /v1 path needs a token, even one that turns out not to exist. Decided on the route the
+ * router matched, not on the raw URL: the router decodes the path first, so `/%761/events` is
+ * `/v1/events` to it and must be to this check too. With no route matched, on the decoded path.
+ */
+function needsToken(req: FastifyRequest): boolean {
+  const matched = req.routeOptions.url;
+  let path = matched;
+  if (path === undefined) {
+    const raw = req.url.split('?')[0] ?? '';
+    try {
+      path = decodeURIComponent(raw);
+    } catch {
+      path = raw;
+    }
+  }
+  return /^\/+v1(\/|$)/i.test(path);
+}
+
 export function authHook(registry: TokenRegistry) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
-    // Every /v1 path needs a token, even one that turns out not to exist.
-    if (!req.url.startsWith('/v1/')) return;
+    if (!needsToken(req)) return;
     const config = req.routeOptions.config;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

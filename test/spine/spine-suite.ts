@@ -288,6 +288,12 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       expect((await api(s, 'GET', '/v1/availability/A-1', undefined, {})).status).toBe(401);
       expect((await api(s, 'GET', '/v1/availability/A-1', undefined, { authorization: 'Bearer nope' })).status).toBe(401);
       expect((await api(s, 'POST', '/v1/events', { events: [] }, { authorization: 'Bearer reader-secret' })).status).toBe(403);
+      // The router decodes the path before it matches a route: an encoded /v1 is still /v1.
+      for (const path of ['/%761/availability/A-1', '/v%31/availability/A-1', '/%76%31/locations', '//v1/locations', '/v1/no-such-route']) {
+        expect((await api(s, 'GET', path, undefined, {})).status, path).toBe(401);
+      }
+      expect((await api(s, 'PUT', '/%761/locations/sneaky', { name: 'x', type: 'store', lat: 1, lon: 1 }, {})).status).toBe(401);
+      expect((await api(s, 'POST', '/v%31/events', { events: [] }, { authorization: 'Bearer reader-secret' })).status).toBe(403);
       // Still alive and serving.
       expect((await api(s, 'GET', '/healthz', undefined, {})).status).toBe(200);
     });
