@@ -6,8 +6,12 @@
 -- Positions never change location (their key), and locations are deactivated rather than
 -- deleted; a row trigger on locations still refuses to delete one, or change its id, while
 -- positions refer to it, as the foreign key did.
-ALTER TABLE "positions" DROP CONSTRAINT "positions_location_id_locations_id_fk";--> statement-breakpoint
-CREATE FUNCTION "positions_locations_exist"() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Safe to run twice: its journal time was first set before 0010's (hand-set) one, so drizzle's
+-- migrator, which applies only migrations newer than the newest recorded, skipped it on
+-- databases that had 0010 already; with the time corrected, databases that did apply it run it
+-- again.
+ALTER TABLE "positions" DROP CONSTRAINT IF EXISTS "positions_location_id_locations_id_fk";--> statement-breakpoint
+CREATE OR REPLACE FUNCTION "positions_locations_exist"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   unknown text;
 BEGIN
@@ -19,9 +23,9 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;--> statement-breakpoint
-CREATE TRIGGER "positions_locations_exist" AFTER INSERT ON "positions"
+CREATE OR REPLACE TRIGGER "positions_locations_exist" AFTER INSERT ON "positions"
   REFERENCING NEW TABLE AS new_positions FOR EACH STATEMENT EXECUTE FUNCTION "positions_locations_exist"();--> statement-breakpoint
-CREATE FUNCTION "locations_keep_referenced"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION "locations_keep_referenced"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF (TG_OP = 'DELETE' OR NEW.id IS DISTINCT FROM OLD.id)
      AND EXISTS (SELECT 1 FROM positions p WHERE p.location_id = OLD.id) THEN
@@ -30,5 +34,5 @@ BEGIN
   END IF;
   RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END $$;--> statement-breakpoint
-CREATE TRIGGER "locations_keep_referenced" BEFORE DELETE OR UPDATE OF "id" ON "locations"
+CREATE OR REPLACE TRIGGER "locations_keep_referenced" BEFORE DELETE OR UPDATE OF "id" ON "locations"
   FOR EACH ROW EXECUTE FUNCTION "locations_keep_referenced"();

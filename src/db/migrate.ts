@@ -12,17 +12,18 @@ import type pg from 'pg';
 export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 const MIGRATION_LOCK = 727_001;
 
-export async function migratePgPool(pool: pg.Pool): Promise<void> {
+/** `folder` is for tests of upgrades; the service always migrates from MIGRATIONS_FOLDER. */
+export async function migratePgPool(pool: pg.Pool, folder: string = MIGRATIONS_FOLDER): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await migratePg(drizzlePg(client), { migrationsFolder: MIGRATIONS_FOLDER });
+    await migratePg(drizzlePg(client), { migrationsFolder: folder });
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
     client.release();
   }
 }
 
-export async function migratePglite(db: PGlite): Promise<void> {
-  await runPgliteMigrations(drizzlePglite(db), { migrationsFolder: MIGRATIONS_FOLDER });
+export async function migratePglite(db: PGlite, folder: string = MIGRATIONS_FOLDER): Promise<void> {
+  await runPgliteMigrations(drizzlePglite(db), { migrationsFolder: folder });
 }
