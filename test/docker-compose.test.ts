@@ -166,6 +166,17 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('probes every omnistock process on /readyz at its own PORT, the reconcilers included', () => {
+    for (const name of ['api', 'reconciler']) {
+      const c = loadConfig(serviceEnv(svc(name)));
+      expect(c.host, `${name} listens beyond its container`).toBe('0.0.0.0');
+      const probe = JSON.stringify(svc(name).healthcheck?.test ?? '');
+      expect(probe, name).toContain(`:${c.port}/readyz`);
+    }
+    // The reconcilers are not published on the host (two replicas), only on the network.
+    expect((svc('reconciler').expose ?? []).map(String)).toContain(String(loadConfig(serviceEnv(svc('reconciler'))).port));
+  });
+
   it('runs each role in its own service', () => {
     expect(roleOf(svc('api'))).toBe('api');
     expect(roleOf(svc('reconciler'))).toBe('reconciler');

@@ -20,7 +20,12 @@ export const BODY_LIMIT = 1024 * 1024;
 export type App = FastifyInstance;
 export type RouteRegistrar = (app: FastifyInstance, ctx: AppContext) => void | Promise<void>;
 
-export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], extraRoutes: RouteRegistrar[] = []): Promise<FastifyInstance> {
+/**
+ * The HTTP application. With `api: false` it serves the operator endpoints alone (/healthz,
+ * /readyz, /metrics, /docs): what a process without the API role (a reconciler) exposes, so each
+ * process of a split deployment can be probed and scraped for its own figures.
+ */
+export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], extraRoutes: RouteRegistrar[] = [], opts: { api?: boolean } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request lines would drown the logs at ingest rates; errors are still logged.
     loggerInstance: ctx.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
@@ -65,6 +70,7 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
   await app.register(swaggerUi, { routePrefix: '/docs/ui' });
 
   app.addHook('onRequest', authHook(new TokenRegistry(tokens)));
-  for (const register of [operationsRoutes, locationRoutes, eventRoutes, availabilityRoutes, deadLetterRoutes, ...extraRoutes]) await register(app, ctx);
+  const routes = opts.api === false ? [operationsRoutes] : [operationsRoutes, locationRoutes, eventRoutes, availabilityRoutes, deadLetterRoutes, ...extraRoutes];
+  for (const register of routes) await register(app, ctx);
   return app;
 }

@@ -40,7 +40,7 @@ export interface RunningService {
   logger: Logger;
   app: FastifyInstance | null;
   reconciler: Reconciler | null;
-  /** The base URL when the API role runs. */
+  /** The base URL: the API, or only the operator endpoints when the API role does not run here. */
   url: string | null;
   tokens: ApiToken[];
   /** Routing (contract §7) when the API role runs. */
@@ -99,8 +99,13 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     routing = new RoutingService({ db, index, onChanged: (keys) => listeners.forEach((l) => l(keys)) });
     extra.push(routingRoutes(routing, new RejectService({ db, routing })));
     app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, tokens, extra);
-    url = await app.listen({ port: config.port, host: config.host });
+  } else {
+    // A reconciler alone still answers /healthz, /readyz and /metrics (its own figures: events
+    // applied, batch latency, consumer lag), on the same PORT and HOST.
+    const ingest = new EventIngest(db, log, config.kafkaEventsTopic);
+    app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, [], [], { api: false });
   }
+  url = await app.listen({ port: config.port, host: config.host });
   started = true;
   logger.info({ roles: opts.roles, database: db.kind, eventLog: log.kind, url }, 'omnistock started');
 

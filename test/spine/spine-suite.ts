@@ -350,6 +350,27 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       }, 180_000);
     }
 
+    if (shape.multiProcess) {
+      it('runs a reconciler alone that answers /healthz, /readyz and /metrics, and no API', async () => {
+        const r = spawnService(['serve', '--role', 'reconciler'], { ...dep.env, LOG_LEVEL: 'info' });
+        const url = /http:\/\/127\.0\.0\.1:\d+/.exec(await r.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/, 60_000))![0];
+        expect((await fetch(`${url}/healthz`)).status).toBe(200);
+        expect((await fetch(`${url}/readyz`)).status).toBe(200);
+        // No API here: a /v1 path still needs a token (none is valid), and has no route behind it.
+        expect((await fetch(`${url}/v1/availability/A-1`, { headers: OPS })).status).toBe(401);
+        const events = randomHistory({ n: 200, skus: ['R-1', 'R-2'], locations: LOCATIONS, seed: 8, prefix: 'ops-only' });
+        const log = createEventLog(dep.config(), db, createLogger('warn'));
+        await log.append(dep.config().kafkaEventsTopic, events.map((e) => ({ key: e.sku, value: JSON.stringify(e) })));
+        await waitUntil(async () => (await processedCount(db, events.map((e) => e.eventId))) === events.length, 60_000, 'all applied');
+        await log.close();
+        // This process's own figures: what it applied, and its batches' latency.
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        expect(Number(/^omnistock_events_applied_total (\d+)/m.exec(metrics)?.[1])).toBe(events.length);
+        expect(metrics).toMatch(/^omnistock_reconciler_batch_seconds_count [1-9]/m);
+        await r.kill('SIGTERM');
+      }, 120_000);
+    }
+
     it('survives SIGKILL mid-stream: after restart the ledger equals the reference fold', async () => {
       const events = randomHistory({ n: 3000, skus: ['K-1', 'K-2', 'K-3', 'K-4', 'K-5'], locations: LOCATIONS, seed: 99, prefix: 'kill' });
       if (dep.multiProcess) {
