@@ -54,8 +54,10 @@ program
     try {
       const report = await rebuildPositions(db, { verify: Boolean(o.verify), onProgress: (d, t) => bar.update(d, t) });
       bar.stop();
+      const shown = (field: string, v: number | string | null) =>
+        v === null ? (field === 'row' ? 'absent' : 'none') : field === 'countAt' ? new Date(v).toISOString() : String(v);
       for (const d of report.differences) {
-        process.stdout.write(`${d.sku}\t${d.locationId}\t${d.field}\tstored=${d.stored}\tledger=${d.folded}\n`);
+        process.stdout.write(`${d.sku}\t${d.locationId}\t${d.field}\tstored=${shown(d.field, d.stored)}\tledger=${shown(d.field, d.folded)}\n`);
       }
       process.stdout.write(
         `${report.positions} positions checked, ${report.differences.length} differences` + (o.verify ? '' : `, ${report.repaired} positions repaired`) + '\n',

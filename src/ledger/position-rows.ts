@@ -33,12 +33,21 @@ function toState(r: PositionDbRow): PositionState {
   };
 }
 
+/** The stored state of those of `keys` that have a row, without locking them. */
+export async function readPositions(tx: Sql, keys: readonly PositionKey[]): Promise<Map<string, PositionState>> {
+  const rows = await tx.query<PositionDbRow>(
+    `SELECT ${SELECT_COLUMNS} FROM positions WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [textArrayLiteral(keys.map((k) => k.sku)), textArrayLiteral(keys.map((k) => k.locationId))],
+  );
+  return new Map(rows.map((r) => [positionKey(r.sku, r.location_id), toState(r)]));
+}
+
 /**
  * Locks the positions of `keys` (distinct, in any order) and returns their state, creating missing
- * rows. Existing rows are locked first, in key order; new rows are inserted after, in key
- * order: a lock order every writer shares.
+ * rows (their keys are added to `created`). Existing rows are locked first, in key order; new
+ * rows are inserted after, in key order: a lock order every writer shares.
  */
-export async function lockPositions(tx: Sql, keys: readonly PositionKey[]): Promise<Map<string, PositionState>> {
+export async function lockPositions(tx: Sql, keys: readonly PositionKey[], created?: Set<string>): Promise<Map<string, PositionState>> {
   const skus = textArrayLiteral(keys.map((k) => k.sku));
   const locs = textArrayLiteral(keys.map((k) => k.locationId));
   const found = await tx.query<PositionDbRow>(
@@ -52,20 +61,21 @@ export async function lockPositions(tx: Sql, keys: readonly PositionKey[]): Prom
   const missing = keys.filter((k) => !states.has(positionKey(k.sku, k.locationId)));
   if (missing.length > 0) {
     const missingColumns = [textArrayLiteral(missing.map((k) => k.sku)), textArrayLiteral(missing.map((k) => k.locationId))];
-    await tx.query(
+    const inserted = await tx.query<{ sku: string; location_id: string }>(
       `INSERT INTO positions (sku, location_id)
        SELECT s, l FROM unnest($1::text[], $2::text[]) AS k(s, l) ORDER BY s, l
-       ON CONFLICT DO NOTHING`,
+       ON CONFLICT DO NOTHING RETURNING sku, location_id`,
       missingColumns,
     );
+    for (const r of inserted) created?.add(positionKey(r.sku, r.location_id));
     // Rows another writer created meanwhile were skipped above; lock and read them all now.
-    const created = await tx.query<PositionDbRow>(
+    const rest = await tx.query<PositionDbRow>(
       `SELECT ${SELECT_COLUMNS} FROM positions
         WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
         ORDER BY sku, location_id FOR UPDATE`,
       missingColumns,
     );
-    for (const r of created) states.set(positionKey(r.sku, r.location_id), toState(r));
+    for (const r of rest) states.set(positionKey(r.sku, r.location_id), toState(r));
   }
   return states;
 }

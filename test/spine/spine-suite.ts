@@ -425,7 +425,7 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       }
     }, 180_000);
 
-    it('rebuild --verify finds no difference, and finds and repairs a tampered position', async () => {
+    it('rebuild --verify finds no difference, and finds and repairs tampered positions', async () => {
       const run = async (args: string[]) => {
         const p = spawnService(args, dep.env);
         const code = await new Promise<number | null>((resolve) => p.child.on('exit', resolve));
@@ -436,12 +436,21 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       expect(clean.code).toBe(0);
       const tamper = await openDatabase({ databaseUrl: dep.env.DATABASE_URL, dataDir: dep.env.DATA_DIR });
       await tamper.query("UPDATE positions SET on_hand = on_hand + 7 WHERE sku = 'K-1' AND location_id = 'ams-01'");
+      // A row lost altogether (its ledger entries remain), and a count in force that is not the ledger's.
+      const [lost] = await tamper.query<{ location_id: string }>("SELECT location_id FROM positions WHERE sku = 'K-2' ORDER BY location_id LIMIT 1");
+      await tamper.query("DELETE FROM positions WHERE sku = 'K-2' AND location_id = $1", [lost!.location_id]);
+      const [counted] = await tamper.query<{ sku: string; location_id: string }>(
+        "SELECT sku, location_id FROM positions WHERE sku IN ('K-3', 'K-4', 'K-5') AND count_event_id IS NOT NULL ORDER BY sku, location_id LIMIT 1");
+      await tamper.query("UPDATE positions SET count_event_id = 'bogus' WHERE sku = $1 AND location_id = $2", [counted!.sku, counted!.location_id]);
       await tamper.close();
       const dirty = await run(['rebuild', '--verify']);
       expect(dirty.code).toBe(1);
       expect(dirty.out).toMatch(/K-1\tams-01\tonHand\tstored=-?\d+\tledger=-?\d+/);
+      expect(dirty.out).toContain(`K-2\t${lost!.location_id}\trow\tstored=absent\tledger=present`);
+      expect(dirty.out).toMatch(new RegExp(`${counted!.sku}\t${counted!.location_id}\tcountEntryId\tstored=bogus\tledger=\\S+`));
+      expect(dirty.out).toMatch(/ 3 differences/);
       const fixed = await run(['rebuild']);
-      expect(fixed.out).toMatch(/1 differences, 1 positions repaired/);
+      expect(fixed.out).toMatch(/3 differences, 3 positions repaired/);
       expect((await run(['rebuild', '--verify'])).code).toBe(0);
     }, 120_000);
   });
