@@ -112,6 +112,72 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       expect([...times].sort((x, y) => y - x)).toEqual(times);
     });
 
+    it('answers the contract\'s smaller promises: location list and ids, SKU limits, unseen SKUs, inactive locations', async () => {
+      const list = await api(s, 'GET', '/v1/locations');
+      expect(list.status).toBe(200);
+      const listed = (Array.isArray(list.json) ? list.json : list.json.items) as Array<{ id: string }>;
+      expect(listed.map((l) => l.id)).toEqual(expect.arrayContaining(LOCATIONS));
+      const badId = await api(s, 'PUT', '/v1/locations/has%20space', { name: 'x', type: 'store', lat: 1, lon: 1 });
+      expect(badId.status).toBe(400);
+      expect(badId.json.detail).toMatch(/id/);
+      expect((await api(s, 'PUT', `/v1/locations/${'x'.repeat(65)}`, { name: 'x', type: 'store', lat: 1, lon: 1 })).status).toBe(400);
+      // A SKU never seen: 200 with zeros, not 404.
+      const unseen = await api(s, 'GET', '/v1/availability/NEVER-1');
+      expect(unseen.status).toBe(200);
+      expect(unseen.json.network).toEqual({ onHand: 0, reserved: 0, unavailable: 0, atp: 0 });
+      const tooMany = await api(s, 'POST', '/v1/availability/query', { skus: Array.from({ length: 501 }, (_, i) => `Q-${i}`) });
+      expect(tooMany.status).toBe(400);
+      expect(tooMany.json.detail).toMatch(/skus/);
+      expect((await api(s, 'POST', '/v1/availability/query', { skus: Array.from({ length: 500 }, (_, i) => `Q-${i}`) })).status).toBe(200);
+      // An inactive location keeps its stock but promises none of it, and the network figures leave it out.
+      const at = '2026-11-20T08:00:00Z';
+      await api(s, 'PUT', '/v1/locations/closed-1', { name: 'closed', type: 'store', lat: 52, lon: 5, active: true });
+      const r = await api(s, 'POST', '/v1/events?wait=true', { events: [
+        { eventId: 'inact-1', type: 'stock.received', sku: 'INACT-1', locationId: 'closed-1', occurredAt: at, source: 't', quantity: 5 },
+        { eventId: 'inact-2', type: 'stock.received', sku: 'INACT-1', locationId: 'utr-02', occurredAt: at, source: 't', quantity: 3 },
+      ] });
+      expect(r.json.accepted).toBe(2);
+      expect((await api(s, 'GET', '/v1/availability/INACT-1')).json.network.atp).toBe(8);
+      await api(s, 'PUT', '/v1/locations/closed-1', { name: 'closed', type: 'store', lat: 52, lon: 5, active: false });
+      const after = await api(s, 'GET', '/v1/availability/INACT-1');
+      const closed = after.json.locations.find((l: any) => l.locationId === 'closed-1');
+      expect(closed).toMatchObject({ onHand: 5, atp: 0, active: false });
+      expect(after.json.network).toMatchObject({ onHand: 3, atp: 3 });
+    });
+
+    it('without API_TOKENS prints one dev token with every scope; ?wait=true gives 504 when nothing applies; /readyz tells', async () => {
+      // A deployment of its own with the API alone: nothing applies what it accepts.
+      const lone = await makeDeployment();
+      const lines: string[] = [];
+      const svc = await startService({ config: lone.config({ API_TOKENS: '' }), roles: ['api'], logger: createLogger('warn'), announce: (l) => lines.push(l) });
+      try {
+        expect(lines).toHaveLength(1);
+        const secret = /dev token with every scope: (\S+)/.exec(lines[0]!)?.[1];
+        expect(secret).toMatch(/^dev_/);
+        const dev = { authorization: `Bearer ${secret}` };
+        expect((await api(svc, 'PUT', '/v1/locations/ams-01', { name: 'a', type: 'store', lat: 1, lon: 1 }, dev)).status).toBe(201);
+        const started = Date.now();
+        const late = await api(svc, 'POST', '/v1/events?wait=true', { events: [
+          { eventId: 'never-applied', type: 'stock.received', sku: 'W-1', locationId: 'ams-01', occurredAt: '2026-11-20T08:00:00Z', source: 't', quantity: 1 },
+        ] }, dev);
+        expect(late.status).toBe(504);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(9_500);
+        expect(late.json).toMatchObject({ status: 504, accepted: 1 });
+        expect((await api(svc, 'GET', '/readyz', undefined, {})).status).toBe(200);
+        if (lone.env.DATABASE_URL) {
+          // The database gone: still alive, no longer ready.
+          await lone.cleanup();
+          const ready = await api(svc, 'GET', '/readyz', undefined, {});
+          expect(ready.status).toBe(503);
+          expect(ready.json).toMatchObject({ database: false });
+          expect((await api(svc, 'GET', '/healthz', undefined, {})).status).toBe(200);
+        }
+      } finally {
+        await svc.stop().catch(() => {});
+        await lone.cleanup().catch(() => {});
+      }
+    }, 60_000);
+
     it('applies the §6 count example through the whole pipeline', async () => {
       const ev = (id: string, type: string, at: string, extra: object) => ({ eventId: id, type, sku: 'CNT-1', locationId: 'utr-02', occurredAt: at, source: 'pos-utr', ...extra });
       await api(s, 'POST', '/v1/events?wait=true', { events: [ev('c10', 'stock.counted', '2026-11-23T10:00:00Z', { quantity: 10 })] });
@@ -307,7 +373,11 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       expect(text).toContain('omnistock_consumer_lag_messages');
       const docs = await api(s, 'GET', '/docs', undefined, {});
       expect(docs.json.openapi).toMatch(/^3\./);
-      expect(Object.keys(docs.json.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/availability/{sku}', '/v1/availability/query', '/v1/ledger/{sku}', '/v1/locations/{id}']));
+      expect(Object.keys(docs.json.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/availability/{sku}', '/v1/availability/query', '/v1/ledger/{sku}', '/v1/locations/{id}', '/v1/locations']));
+      // The operator endpoints are in it too, marked as needing no token.
+      for (const p of ['/healthz', '/readyz', '/metrics', '/docs']) expect(docs.json.paths[p]?.get?.security, p).toEqual([]);
+      // Responses are documented from the schemas that serialise them.
+      expect(docs.json.paths['/v1/ledger/{sku}'].get.responses['200'].content['application/json'].schema.properties.items.items.properties).toHaveProperty('occurredAt');
     });
   });
 

@@ -17,6 +17,23 @@ const skuAvailabilitySchema = z.object({
   })),
 });
 
+const ledgerEntrySchema = z.object({
+  id: z.number().describe('ledger order: per position, the order in which writers applied entries'),
+  eventId: z.string(),
+  kind: z.string().describe('the stock event type, or a reservation movement'),
+  locationId: z.string(),
+  occurredAt: z.string().describe('when it happened at the source (ISO-8601)'),
+  recordedAt: z.string().describe('when the ledger recorded it (ISO-8601)'),
+  countQuantity: z.number().nullable().describe('for counts: the counted quantity'),
+  onHandDelta: z.number(),
+  unavailableDelta: z.number(),
+  missingDelta: z.number(),
+  reservedDelta: z.number(),
+  source: z.string().nullable(),
+  reason: z.string().nullable(),
+  reservationId: z.string().nullable(),
+});
+
 export function availabilityRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.get('/v1/availability/:sku', {
@@ -43,6 +60,7 @@ export function availabilityRoutes(fastify: FastifyInstance, ctx: AppContext): v
         limit: z.coerce.number().int().min(1).max(1000).default(100),
         offset: z.coerce.number().int().min(0).default(0),
       }),
+      response: { 200: z.object({ sku: z.string(), items: z.array(ledgerEntrySchema) }) },
     },
   }, async (req) => ({
     sku: req.params.sku,

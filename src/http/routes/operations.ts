@@ -3,9 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 
 export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // In /docs too (contract §9: the OpenAPI covers all of the API), marked as needing no token.
+  const open = (summary: string, description?: string) => ({ summary, description, tags: ['operations'], security: [] });
+  app.get('/healthz', { schema: open('The process is alive') }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/readyz', { schema: open('Ready for traffic', '200 once the database and the event log answer; 503 (with which one failed) otherwise.') }, async (_req, reply) => {
     const [db, log] = await Promise.all([
       ctx.db.query('SELECT 1').then(() => true, () => false),
       ctx.log.isReachable(),
@@ -14,13 +16,13 @@ export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database: db, eventLog: log, started: ctx.isStarted() });
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/metrics', { schema: open('Prometheus metrics', 'Text exposition format: events applied and skipped as duplicates, dead letters, batch latency and size, append-to-applied lag, consumer lag, HTTP requests.') }, async (_req, reply) => {
     reply.type(ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
   });
 
   // A browser gets the interactive UI; a program gets the OpenAPI document itself.
-  app.get('/docs', { schema: { hide: true } }, async (req, reply) => {
+  app.get('/docs', { schema: open('This OpenAPI document', 'JSON; a browser (Accept: text/html) is sent to the interactive UI at /docs/ui.') }, async (req, reply) => {
     if ((req.headers.accept ?? '').includes('text/html')) return reply.redirect('/docs/ui');
     return app.swagger();
   });
