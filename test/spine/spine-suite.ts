@@ -503,6 +503,8 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       };
       const clean = await run(['rebuild', '--verify']);
       expect(clean.out).toMatch(/\d+ positions checked, 0 differences/);
+      // Progress as it goes (plain lines when not on a terminal), ending at 100%.
+      expect(clean.out).toMatch(/verifying positions: (\d+)\/\1 \(100%\)/);
       expect(clean.code).toBe(0);
       const tamper = await openDatabase({ databaseUrl: dep.env.DATABASE_URL, dataDir: dep.env.DATA_DIR });
       await tamper.query("UPDATE positions SET on_hand = on_hand + 7 WHERE sku = 'K-1' AND location_id = 'ams-01'");
