@@ -3,7 +3,7 @@
 // that has seen seq N can then never later find a smaller seq appear.
 import { EventEmitter } from 'node:events';
 import type { Database, Sql } from '../db/database.js';
-import type { EventLog, LogRecord, SubscribeOptions, Subscription } from './event-log.js';
+import type { EventLog, LogRecord, PartitionBacklog, SubscribeOptions, Subscription } from './event-log.js';
 
 const APPEND_LOCK = 727_002;
 const BATCH_LIMIT = 5_000;
@@ -36,6 +36,16 @@ export class EmbeddedEventLog implements EventLog {
   /** Wakes local subscribers after an appendIn whose transaction has committed. */
   notifyAppended(topic: string): void {
     this.appended.emit(topic);
+  }
+
+  /** One partition; offsets are log_messages.seq, shared by every topic, so the backlog is counted, not subtracted. */
+  async backlog(topic: string, positions: ReadonlyMap<number, number>): Promise<PartitionBacklog[]> {
+    const rows = await this.db.query<{ high: number | null; waiting: number }>(
+      `SELECT (SELECT max(seq) + 1 FROM log_messages WHERE topic = $1) AS high,
+              (SELECT count(*) FROM log_messages WHERE topic = $1 AND seq >= $2)::int8 AS waiting`,
+      [topic, positions.get(0) ?? 0],
+    );
+    return [{ partition: 0, high: Number(rows[0]?.high ?? 0), messages: Number(rows[0]?.waiting ?? 0) }];
   }
 
   async subscribe(opts: SubscribeOptions): Promise<Subscription> {

@@ -43,6 +43,13 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
+/** Per partition of a topic: the next offset the log will write, and how many messages lie at or after a consumer's position. */
+export interface PartitionBacklog {
+  partition: number;
+  high: number;
+  messages: number;
+}
+
 export interface EventLog {
   readonly kind: 'kafka' | 'embedded';
   /** Resolves once every record is durable in the log (Kafka acks=all, or committed). */
@@ -50,5 +57,10 @@ export interface EventLog {
   subscribe(opts: SubscribeOptions): Promise<Subscription>;
   /** For /readyz. */
   isReachable(): Promise<boolean>;
+  /**
+   * What waits beyond `positions` (partition → next offset to apply; a partition not in it has
+   * applied nothing): the consumer lag, from the log's own high watermarks.
+   */
+  backlog(topic: string, positions: ReadonlyMap<number, number>): Promise<PartitionBacklog[]>;
   close(): Promise<void>;
 }

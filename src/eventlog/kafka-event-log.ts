@@ -4,7 +4,7 @@
 // transaction; Kafka's committed offset only saves re-reading.
 import { Kafka, logLevel as kafkaLogLevel, Partitioners, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { EventLog, LogBatch, LogRecord, SubscribeOptions, Subscription } from './event-log.js';
+import type { EventLog, LogBatch, LogRecord, PartitionBacklog, SubscribeOptions, Subscription } from './event-log.js';
 import { PackedMessages, PinnedMemory } from './packed-messages.js';
 
 export interface KafkaLogOptions {
@@ -226,6 +226,22 @@ export class KafkaEventLog implements EventLog {
     try {
       await admin.connect();
       await admin.fetchTopicMetadata({ topics: [topic] });
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  }
+
+  async backlog(topic: string, positions: ReadonlyMap<number, number>): Promise<PartitionBacklog[]> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.map((o) => {
+        const high = Number(o.high);
+        // Below the low watermark retention has deleted what was never applied: count from there.
+        const from = Math.max(Number(o.low), positions.get(o.partition) ?? 0);
+        return { partition: o.partition, high, messages: Math.max(0, high - from) };
+      });
     } finally {
       await admin.disconnect().catch(() => {});
     }

@@ -13,6 +13,7 @@ import type { PositionKey } from '../ledger/ledger-row.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { Reconciler } from '../reconciler/reconciler.js';
+import { readConsumerLag } from '../reconciler/consumer-lag.js';
 import { createEventLog } from './event-log-factory.js';
 import { ReservationService } from '../reservations/reservation-service.js';
 import { startExpiryJob } from '../reservations/expiry-job.js';
@@ -71,6 +72,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       onChanged: (keys) => listeners.forEach((l) => l(keys)),
     });
     await reconciler.start();
+    metrics.setConsumerLagSource(() => readConsumerLag(db, log, config.consumerGroup, config.kafkaEventsTopic));
   }
 
   // Reservations change `reserved`: the same in-process listeners hear of it. The expiry job

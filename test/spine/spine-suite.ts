@@ -13,6 +13,8 @@ import { expectedPositions, randomHistory } from '../support/stock-history.js';
 import { killAllServices, spawnService } from '../support/service-process.js';
 import { OPS, type Deployment } from './deployments.js';
 import { parseChanges } from '../../src/reconciler/change-announcement.js';
+import { readConsumerLag, type LagReading } from '../../src/reconciler/consumer-lag.js';
+import { createMetrics } from '../../src/metrics.js';
 
 const LOCATIONS = ['ams-01', 'utr-02', 'wh-1'];
 
@@ -177,6 +179,36 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
         await lone.cleanup().catch(() => {});
       }
     }, 60_000);
+
+    it('reads consumer lag from the log and the stored offsets, at scrape time', async () => {
+      const topic = `lag-${Math.random().toString(36).slice(2, 8)}`;
+      const group = `${topic}-group`;
+      await s.log.append(topic, Array.from({ length: 5 }, (_, i) => ({ key: `L-${i}`, value: `{"n":${i}}` })));
+      const total = (r: LagReading[]) => r.reduce((n, x) => n + x.messages, 0);
+      const before = await readConsumerLag(s.db, s.log, group, topic);
+      expect(total(before)).toBe(5);
+      // The group applied everything: its stored offsets reach each partition's high watermark.
+      const highs = await s.log.backlog(topic, new Map());
+      for (const h of highs) {
+        await s.db.query('INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)', [group, topic, h.partition, h.high]);
+      }
+      expect(total(await readConsumerLag(s.db, s.log, group, topic))).toBe(0);
+      // As /metrics shows it: read on each scrape; a failed read keeps the last figures and is counted.
+      const metrics = createMetrics();
+      let fail = false;
+      metrics.setConsumerLagSource(async () => {
+        if (fail) throw new Error('log unreachable');
+        return readConsumerLag(s.db, s.log, group, topic);
+      });
+      await s.db.query('UPDATE consumer_offsets SET next_offset = next_offset - 1 WHERE consumer_group = $1 AND next_offset > 0 AND partition = $2', [group, highs.find((h) => h.high > 0)!.partition]);
+      const lagLines = (text: string) => text.split('\n').filter((l) => l.startsWith(`omnistock_consumer_lag_messages{topic="${topic}"`));
+      const first = await metrics.registry.metrics();
+      expect(lagLines(first).map((l) => Number(l.split(' ').at(-1))).reduce((a, b) => a + b, 0)).toBe(1);
+      fail = true;
+      const second = await metrics.registry.metrics();
+      expect(lagLines(second)).toEqual(lagLines(first));
+      expect((await metrics.lagReadFailures.get()).values[0]?.value).toBe(1);
+    });
 
     it('applies the §6 count example through the whole pipeline', async () => {
       const ev = (id: string, type: string, at: string, extra: object) => ({ eventId: id, type, sku: 'CNT-1', locationId: 'utr-02', occurredAt: at, source: 'pos-utr', ...extra });
@@ -437,6 +469,10 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
         const metrics = await (await fetch(`${url}/metrics`)).text();
         expect(Number(/^omnistock_events_applied_total (\d+)/m.exec(metrics)?.[1])).toBe(events.length);
         expect(metrics).toMatch(/^omnistock_reconciler_batch_seconds_count [1-9]/m);
+        // Its group's lag, read at the scrape: everything applied.
+        const lag = metrics.split('\n').filter((l) => l.startsWith(`omnistock_consumer_lag_messages{topic="${dep.config().kafkaEventsTopic}"`));
+        expect(lag.length).toBeGreaterThan(0);
+        expect(lag.every((l) => l.endsWith(' 0'))).toBe(true);
         await r.kill('SIGTERM');
       }, 120_000);
     }
