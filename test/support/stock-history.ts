@@ -1,7 +1,7 @@
 // Deterministic random stock histories for integration tests, and their expected positions
 // (the pure fold, itself checked against an independent in-order reference in fold.test.ts).
 import type { StockEvent } from '../../src/core/stock-event.js';
-import { foldEntries, type PositionState } from '../../src/core/fold.js';
+import { referenceInOrder, type Figures } from './reference-fold.js';
 import { entryFromEvent } from '../../src/core/ledger-entry.js';
 import { positionKey } from '../../src/core/ids.js';
 
@@ -40,7 +40,11 @@ export function randomHistory(opts: { n: number; skus: string[]; locations: stri
   return events;
 }
 
-export function expectedPositions(events: readonly StockEvent[]): Map<string, PositionState> {
+/**
+ * What the ledger must hold after `events` (first occurrence of each id wins), per position: the
+ * independent in-order reference (reference-fold.ts), not the service's own fold.
+ */
+export function expectedPositions(events: readonly StockEvent[]): Map<string, Figures> {
   const byKey = new Map<string, ReturnType<typeof entryFromEvent>[]>();
   const seen = new Set<string>();
   for (const e of events) {
@@ -49,5 +53,5 @@ export function expectedPositions(events: readonly StockEvent[]): Map<string, Po
     const k = positionKey(e.sku, e.locationId);
     byKey.set(k, [...(byKey.get(k) ?? []), entryFromEvent(e)]);
   }
-  return new Map([...byKey].map(([k, entries]) => [k, foldEntries(entries)]));
+  return new Map([...byKey].map(([k, entries]) => [k, referenceInOrder(entries)]));
 }
