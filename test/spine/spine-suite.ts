@@ -504,8 +504,10 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
         const base = async () => /http:\/\/127\.0\.0\.1:\d+/.exec(await svc.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/, 60_000))![0];
         let url = await base();
         let killed = false;
-        for (let i = 0; i < events.length; i += 100) {
-          const chunk = events.slice(i, i + 100);
+        // 100 events a request; at 1,500 a burst of 1,000, and the kill right after its 202, while
+        // the burst is still being applied.
+        for (let i = 0, size = 100; i < events.length; i += size, size = i === 1500 ? 1000 : 100) {
+          const chunk = events.slice(i, i + size);
           for (;;) {
             try {
               const r = await fetch(`${url}/v1/events`, { method: 'POST', headers: { ...OPS, 'content-type': 'application/json' }, body: JSON.stringify({ events: chunk }) });
@@ -518,6 +520,9 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
             await svc.kill('SIGKILL');
             svc = spawnService(['serve'], env);
             url = await base();
+            // The kill was mid-stream: the new process applies what the old one had accepted but not applied.
+            const applied = async () => Number(/^omnistock_events_applied_total (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+            await waitUntil(async () => (await applied()) > 0, 30_000, 'the restarted service applying the backlog');
           }
         }
         const marker = { eventId: 'kill-marker', type: 'stock.received', sku: 'K-1', locationId: 'ams-01', occurredAt: '2026-11-03T00:00:00Z', source: 't', quantity: 1 };
