@@ -62,8 +62,7 @@ const envSchema = z.object({
 export const CONFIG_ENV_KEYS = Object.keys(envSchema.shape);
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  // `API_TOKENS=` (set, but empty) means unset, as it does to a shell or a compose file.
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${msg}`);

@@ -13,8 +13,9 @@ export function createMetrics() {
   const consumerLag = new Gauge({
     name: 'omnistock_consumer_lag_messages', help: 'Messages in the log not yet applied by the consumer group (read when scraped, per partition)',
     labelNames: ['topic', 'partition'], registers: [registry],
-    // Read at scrape time where a source is set (a reconciler process); otherwise the value the
-    // last applied batch left. On failure the previous figures stay and a failure is counted.
+    // Read at scrape time where a source is set (a reconciler process; none elsewhere). On a
+    // failure the previous figures stay and a failure is counted; a success replaces them all,
+    // so a partition that is gone (a topic recreated) disappears.
     async collect() {
       if (!readLag) return;
       let timer: NodeJS.Timeout | undefined;
@@ -23,6 +24,7 @@ export function createMetrics() {
           readLag(),
           new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('lag read timed out')), LAG_READ_TIMEOUT_MS); }),
         ]);
+        this.reset();
         for (const r of readings) this.set({ topic: r.topic, partition: String(r.partition) }, r.messages);
       } catch {
         lagReadFailures.inc();

@@ -43,7 +43,7 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
-/** Per partition of a topic: the next offset the log will write, and how many messages lie at or after a consumer's position. */
+/** Per partition of a topic: one past its last offset (the high watermark), and how many messages lie at or after a consumer's position. */
 export interface PartitionBacklog {
   partition: number;
   high: number;

@@ -2,7 +2,7 @@
 // messages stay ordered on one partition. Offsets are also committed to Kafka (coalesced, once a
 // second), but the source of truth is the consumer_offsets table the handler writes in its own
 // transaction; Kafka's committed offset only saves re-reading.
-import { Kafka, logLevel as kafkaLogLevel, Partitioners, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel as kafkaLogLevel, Partitioners, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventLog, LogBatch, LogRecord, PartitionBacklog, SubscribeOptions, Subscription } from './event-log.js';
 import { PackedMessages, PinnedMemory } from './packed-messages.js';
@@ -231,19 +231,29 @@ export class KafkaEventLog implements EventLog {
     }
   }
 
+  /** One admin client for backlog reads (a scrape every few seconds), made again after a failure. */
+  private lagAdmin: Promise<Admin> | null = null;
+
   async backlog(topic: string, positions: ReadonlyMap<number, number>): Promise<PartitionBacklog[]> {
-    const admin = this.kafka.admin();
-    try {
+    // Few retries: a scrape gives up after 2 s anyway, and a retrying client would outlive it.
+    this.lagAdmin ??= (async () => {
+      const admin = this.kafka.admin({ retry: { retries: 1 } });
       await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(topic);
+      return admin;
+    })();
+    const pending = this.lagAdmin;
+    try {
+      const offsets = await (await pending).fetchTopicOffsets(topic);
       return offsets.map((o) => {
         const high = Number(o.high);
         // Below the low watermark retention has deleted what was never applied: count from there.
         const from = Math.max(Number(o.low), positions.get(o.partition) ?? 0);
         return { partition: o.partition, high, messages: Math.max(0, high - from) };
       });
-    } finally {
-      await admin.disconnect().catch(() => {});
+    } catch (err) {
+      if (this.lagAdmin === pending) this.lagAdmin = null;
+      void pending.then((a) => a.disconnect()).catch(() => {});
+      throw err;
     }
   }
 
@@ -261,6 +271,9 @@ export class KafkaEventLog implements EventLog {
   }
 
   async close(): Promise<void> {
+    const lagAdmin = this.lagAdmin;
+    this.lagAdmin = null;
+    if (lagAdmin) await lagAdmin.then((a) => a.disconnect()).catch(() => {});
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => {})));
     this.consumers.clear();
     if (this.producer) await this.producer.disconnect().catch(() => {});

@@ -89,17 +89,24 @@ export async function rebuildPositions(
     if (keys.length === 0) break;
     await db.transaction(async (tx) => {
       if (opts.verify) await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      // A row can only be (re)created at a location that exists (the positions' location check);
+      // ledger entries may outlive a location whose row was lost. Those are reported, not created.
+      const locationIds = [...new Set(keys.map((k) => k.locationId))];
+      const known = new Set((await tx.query<{ id: string }>('SELECT id FROM locations WHERE id = ANY($1::text[])', [locationIds])).map((r) => r.id));
       // Repair locks the rows (creating missing ones) as a writer would; verify only reads.
       const created = new Set<string>();
-      const stored = opts.verify ? await readPositions(tx, keys) : await lockPositions(tx, keys, created);
+      const stored = opts.verify
+        ? await readPositions(tx, keys)
+        : await lockPositions(tx, keys.filter((k) => known.has(k.locationId)), created);
       const ledger = await ledgerFor(tx, keys);
       const repairs = [];
       for (const key of keys) {
         const k = positionKey(key.sku, key.locationId);
         const folded = foldEntries(ledger.get(k) ?? []);
         const diff = differences(key, created.has(k) ? undefined : stored.get(k), folded);
+        if (!known.has(key.locationId)) for (const d of diff) if (d.field === 'row') d.folded = 'present, at a location that no longer exists';
         report.differences.push(...diff);
-        if (diff.length > 0 && !opts.verify) repairs.push({ ...key, state: folded });
+        if (diff.length > 0 && !opts.verify && known.has(key.locationId)) repairs.push({ ...key, state: folded });
       }
       await writePositions(tx, repairs);
       report.repaired += repairs.length;

@@ -242,8 +242,6 @@ export class Reconciler {
     }
     logger.debug({ partition: batch.partition, messages: batch.messages.length, applied: outcome.applied, duplicates: outcome.duplicates }, 'batch applied');
     for (const m of batch.messages) metrics.applyLag.observe(Math.max(0, now - m.appendedAt) / 1000);
-    const last = batch.messages[batch.messages.length - 1];
-    if (last) metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - last.offset - 1));
     if (outcome.changed.length === 0) return;
     if (this.o.log instanceof EmbeddedEventLog) this.o.log.notifyAppended(this.o.atpTopic);
     else {

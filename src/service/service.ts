@@ -107,7 +107,20 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     const ingest = new EventIngest(db, log, config.kafkaEventsTopic);
     app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, [], [], { api: false });
   }
-  url = await app.listen({ port: config.port, host: config.host });
+  try {
+    url = await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // Nothing half-started may linger: the reconciler would keep consuming in a process that
+    // is about to exit with this error.
+    await app.close().catch(() => {});
+    await expiry.stop();
+    await routingIndex?.stop();
+    await reconciler?.stop();
+    await log.close();
+    await db.close();
+    const role = opts.roles.includes('api') ? 'the API' : 'the operator endpoints (/healthz, /readyz, /metrics)';
+    throw new Error(`cannot listen on ${config.host}:${config.port} for ${role}: ${(err as Error).message}. Set PORT (and HOST) to a free address; every process needs its own.`, { cause: err });
+  }
   started = true;
   logger.info({ roles: opts.roles, database: db.kind, eventLog: log.kind, url }, 'omnistock started');
 

@@ -1,6 +1,7 @@
 // One suite for the spine (issue 2), run on every deployment: events in through HTTP and
 // availability out, duplicates, poison messages, bad input, a consumer group of two
 // reconciler processes, a reconciler killed with SIGKILL mid-stream, rebuild --verify.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type RunningService } from '../../src/service/service.js';
 import { openDatabase } from '../../src/db/open-database.js';
@@ -15,6 +16,7 @@ import { OPS, type Deployment } from './deployments.js';
 import { parseChanges } from '../../src/reconciler/change-announcement.js';
 import { readConsumerLag, type LagReading } from '../../src/reconciler/consumer-lag.js';
 import { createMetrics } from '../../src/metrics.js';
+import { loadConfig } from '../../src/config.js';
 
 const LOCATIONS = ['ams-01', 'utr-02', 'wh-1'];
 
@@ -151,7 +153,7 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
       // A deployment of its own with the API alone: nothing applies what it accepts.
       const lone = await makeDeployment();
       const lines: string[] = [];
-      const svc = await startService({ config: lone.config({ API_TOKENS: '' }), roles: ['api'], logger: createLogger('warn'), announce: (l) => lines.push(l) });
+      const svc = await startService({ config: loadConfig({ ...lone.env, API_TOKENS: undefined }), roles: ['api'], logger: createLogger('warn'), announce: (l) => lines.push(l) });
       try {
         expect(lines).toHaveLength(1);
         const secret = /dev token with every scope: (\S+)/.exec(lines[0]!)?.[1];
@@ -474,11 +476,20 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
         expect(lag.length).toBeGreaterThan(0);
         expect(lag.every((l) => l.endsWith(' 0'))).toBe(true);
         await r.kill('SIGTERM');
+        // A port already taken: it says so and exits, with nothing left running.
+        const taken = net.createServer();
+        await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+        const port = (taken.address() as net.AddressInfo).port;
+        const clash = spawnService(['serve', '--role', 'reconciler'], { ...dep.env, PORT: String(port) });
+        const code = await new Promise<number | null>((resolve) => clash.child.on('exit', resolve));
+        taken.close();
+        expect(code).not.toBe(0);
+        expect(clash.output()).toContain(`cannot listen on 127.0.0.1:${port} for the operator endpoints`);
       }, 120_000);
     }
 
     it('survives SIGKILL mid-stream: after restart the ledger equals the reference fold', async () => {
-      const events = randomHistory({ n: 3000, skus: ['K-1', 'K-2', 'K-3', 'K-4', 'K-5'], locations: LOCATIONS, seed: 99, prefix: 'kill' });
+      const events = randomHistory({ n: dep.multiProcess ? 3000 : 6000, skus: ['K-1', 'K-2', 'K-3', 'K-4', 'K-5'], locations: LOCATIONS, seed: 99, prefix: 'kill' });
       if (dep.multiProcess) {
         const log = createEventLog(dep.config(), db, createLogger('warn'));
         const env = { ...dep.env, LOG_LEVEL: 'info' };
@@ -504,17 +515,21 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
         const base = async () => /http:\/\/127\.0\.0\.1:\d+/.exec(await svc.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/, 60_000))![0];
         let url = await base();
         let killed = false;
-        // 100 events a request; at 1,500 a burst of 1,000, and the kill right after its 202, while
-        // the burst is still being applied.
-        for (let i = 0, size = 100; i < events.length; i += size, size = i === 1500 ? 1000 : 100) {
-          const chunk = events.slice(i, i + size);
+        const post = async (chunk: StockEvent[]) => {
           for (;;) {
             try {
               const r = await fetch(`${url}/v1/events`, { method: 'POST', headers: { ...OPS, 'content-type': 'application/json' }, body: JSON.stringify({ events: chunk }) });
-              if (r.status === 202) break;
+              if (r.status === 202) return;
             } catch { /* connection refused while restarting: retry */ }
             await new Promise((r) => setTimeout(r, 200));
           }
+        };
+        // 100 events a request; at 1,500 a burst of 4,000 in four requests at once (a third of a
+        // second's work for the embedded reconciler), and the kill right after their 202s, while
+        // the burst is being applied.
+        for (let i = 0, size = 100; i < events.length; i += size, size = i === 1500 ? 4000 : 100) {
+          const chunk = events.slice(i, i + size);
+          await Promise.all(Array.from({ length: Math.ceil(chunk.length / 1000) }, (_, k) => post(chunk.slice(k * 1000, (k + 1) * 1000))));
           if (i === 1500 && !killed) {
             killed = true;
             await svc.kill('SIGKILL');
