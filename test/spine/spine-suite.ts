@@ -452,6 +452,24 @@ export function defineSpineSuite(makeDeployment: () => Promise<Deployment>, shap
         expect(b.output()).toMatch(/batch applied/);
         await Promise.all([a.kill('SIGTERM'), b.kill('SIGTERM')]);
       }, 180_000);
+    } else if (shape.multiProcess) {
+      it('runs two reconciler processes on the embedded log without applying anything twice', async () => {
+        // One partition, no group assignment: both read the same messages, and the offsets locked
+        // and stored with each batch decide which of them applies a message (the other finds it done).
+        const env = { ...dep.env, LOG_LEVEL: 'debug' };
+        const a = spawnService(['serve', '--role', 'reconciler'], env);
+        const b = spawnService(['serve', '--role', 'reconciler'], env);
+        await Promise.all([a.waitFor(/omnistock started/, 60_000), b.waitFor(/omnistock started/, 60_000)]);
+        const events = randomHistory({ n: 4000, skus: Array.from({ length: 40 }, (_, i) => `E-${i}`), locations: LOCATIONS, seed: 4, prefix: 'twin' });
+        const log = createEventLog(dep.config(), db, createLogger('warn'));
+        for (let i = 0; i < events.length; i += 250) {
+          await log.append(dep.config().kafkaEventsTopic, events.slice(i, i + 250).map((e) => ({ key: e.sku, value: JSON.stringify(e) })));
+        }
+        await waitUntil(async () => (await processedCount(db, events.map((e) => e.eventId))) === events.length, 60_000, 'all applied');
+        await log.close();
+        await expectLedgerEquals(db, events);
+        await Promise.all([a.kill('SIGTERM'), b.kill('SIGTERM')]);
+      }, 180_000);
     }
 
     if (shape.multiProcess) {
