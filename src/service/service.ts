@@ -15,6 +15,7 @@ import { createMetrics, type Metrics } from '../metrics.js';
 import { Reconciler } from '../reconciler/reconciler.js';
 import { readConsumerLag } from '../reconciler/consumer-lag.js';
 import { createEventLog } from './event-log-factory.js';
+import { startEmbeddedLogRetention } from '../eventlog/embedded-log-retention.js';
 import { ReservationService } from '../reservations/reservation-service.js';
 import { startExpiryJob } from '../reservations/expiry-job.js';
 import { reservationRoutes } from '../http/routes/reservations.js';
@@ -79,6 +80,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   // runs in every process (safe with several: see expiry-job.ts).
   const reservations = new ReservationService({ db, onChanged: (keys) => listeners.forEach((l) => l(keys)) });
   const expiry = startExpiryJob(reservations, { logger: logger.child({ component: 'reservation-expiry' }) });
+  // The embedded log's retention runs where it is consumed (see embedded-log-retention.ts).
+  const retention = reconciler && log.kind === 'embedded' ? startEmbeddedLogRetention(db, logger.child({ component: 'embedded-log' })) : null;
 
   let app: FastifyInstance | null = null;
   let url: string | null = null;
@@ -114,6 +117,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     // is about to exit with this error.
     await app.close().catch(() => {});
     await expiry.stop();
+    await retention?.stop();
     await routingIndex?.stop();
     await reconciler?.stop();
     await log.close();
@@ -131,6 +135,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       started = false;
       await app?.close();
       await expiry.stop();
+      await retention?.stop();
       await routingIndex?.stop();
       await reconciler?.stop();
       await log.close();
