@@ -28,13 +28,17 @@ describe.each(['pg', 'pglite'] as Kind[])('embedded log retention on %s', (kind)
     await log.append('ret.atp', rec(3));
 
     // Small windows, so the walk crosses several of them and ends at the recent messages.
-    const deleted = await pruneEmbeddedLog(t.db, { window: 7 });
+    // Stock events go only once applied: before any group stored an offset, none of them.
+    await t.db.query("DELETE FROM consumer_offsets WHERE consumer_group = 'ret-group'");
+    expect(await pruneEmbeddedLog(t.db, { appliedOnly: ['ret.events'], window: 7 })).toBe(5);
+    await t.db.query("INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ('ret-group', 'ret.events', 0, $1)", [events[20]]);
+    const deleted = 5 + await pruneEmbeddedLog(t.db, { appliedOnly: ['ret.events'], window: 7 });
     expect(deleted).toBe(20 + 5);
     expect(await seqs('ret.events')).toEqual(events.slice(20));
     expect((await seqs('ret.atp')).length).toBe(3);
-    expect(await pruneEmbeddedLog(t.db)).toBe(0);
+    expect(await pruneEmbeddedLog(t.db, { appliedOnly: ['ret.events'] })).toBe(0);
     // Once applied, old events go too.
     await t.db.query("UPDATE consumer_offsets SET next_offset = $1 WHERE consumer_group = 'ret-group'", [events[29]! + 1]);
-    expect(await pruneEmbeddedLog(t.db)).toBe(10);
+    expect(await pruneEmbeddedLog(t.db, { appliedOnly: ['ret.events'] })).toBe(10);
   });
 });

@@ -13,12 +13,17 @@ export const EMBEDDED_LOG_RETENTION_MS = 7 * 24 * 3600 * 1000;
 const WINDOW = 10_000;
 
 /**
- * Deletes what retention allows; returns how many messages went. Walks the log in seq order a
+ * Deletes what retention allows; returns how many messages went. Messages of `appliedOnly`
+ * topics (the stock events) go only once a consumer group has stored an offset past them: a
+ * reconciler that never got going must not see its backlog age out. Walks the log in seq order a
  * window at a time and stops at the first window that reaches recent messages (appends are
  * serialised, so seq order is append order): a run reads the old part of the log and one window
  * more, not the whole table, and needs no index on appended_at.
  */
-export async function pruneEmbeddedLog(db: Sql, opts: { retentionMs?: number; now?: Date; window?: number } = {}): Promise<number> {
+export async function pruneEmbeddedLog(
+  db: Sql,
+  opts: { retentionMs?: number; now?: Date; window?: number; appliedOnly?: readonly string[] } = {},
+): Promise<number> {
   const window = opts.window ?? WINDOW;
   const cutoff = new Date((opts.now ?? new Date()).getTime() - (opts.retentionMs ?? EMBEDDED_LOG_RETENTION_MS)).toISOString();
   let total = 0;
@@ -35,9 +40,11 @@ export async function pruneEmbeddedLog(db: Sql, opts: { retentionMs?: number; no
          DELETE FROM log_messages m
           WHERE m.seq > $1 AND m.seq <= $2 AND m.appended_at < $3::timestamptz
             AND NOT EXISTS (SELECT 1 FROM consumer_offsets o WHERE o.topic = m.topic AND o.partition = 0 AND o.next_offset <= m.seq)
+            AND (m.topic <> ALL($4::text[])
+                 OR EXISTS (SELECT 1 FROM consumer_offsets o WHERE o.topic = m.topic AND o.partition = 0 AND o.next_offset > m.seq))
          RETURNING 1)
        SELECT count(*)::int AS n FROM gone`,
-      [after, w.last, cutoff],
+      [after, w.last, cutoff, [...(opts.appliedOnly ?? [])]],
     );
     total += Number(d?.n ?? 0);
     if (w.recent) return total;
@@ -46,10 +53,10 @@ export async function pruneEmbeddedLog(db: Sql, opts: { retentionMs?: number; no
 }
 
 /** Runs the pruning every ten minutes (and once at start); stop() waits for a run in progress. */
-export function startEmbeddedLogRetention(db: Sql, logger: Logger): { stop(): Promise<void> } {
+export function startEmbeddedLogRetention(db: Sql, logger: Logger, appliedOnly: readonly string[]): { stop(): Promise<void> } {
   let running: Promise<unknown> | null = null;
   const run = () => {
-    running ??= pruneEmbeddedLog(db)
+    running ??= pruneEmbeddedLog(db, { appliedOnly })
       .then((n) => { if (n > 0) logger.info({ deleted: n }, 'embedded log: messages past retention deleted'); })
       .catch((err: unknown) => logger.warn({ err }, 'embedded log retention run failed; retrying next time'))
       .finally(() => { running = null; });

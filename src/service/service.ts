@@ -81,7 +81,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const reservations = new ReservationService({ db, onChanged: (keys) => listeners.forEach((l) => l(keys)) });
   const expiry = startExpiryJob(reservations, { logger: logger.child({ component: 'reservation-expiry' }) });
   // The embedded log's retention runs where it is consumed (see embedded-log-retention.ts).
-  const retention = reconciler && log.kind === 'embedded' ? startEmbeddedLogRetention(db, logger.child({ component: 'embedded-log' })) : null;
+  const retention = reconciler && log.kind === 'embedded' ? startEmbeddedLogRetention(db, logger.child({ component: 'embedded-log' }), [config.kafkaEventsTopic]) : null;
 
   let app: FastifyInstance | null = null;
   let url: string | null = null;
