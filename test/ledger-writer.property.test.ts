@@ -66,7 +66,8 @@ function extraRow(run: string, i: number, s: ExtraSpec): LedgerRow {
 
 function messagesPerPartition(txs: readonly LogBatch[][]): Map<number, number> {
   const out = new Map<number, number>();
-  for (const b of txs.flat()) out.set(b.partition, Math.max(out.get(b.partition) ?? 0, b.highWatermark));
+  // Offsets run 0, 1, … per partition (ledger-harness.ts): the last one + 1 is the count.
+  for (const b of txs.flat()) out.set(b.partition, Math.max(out.get(b.partition) ?? 0, b.messages[b.messages.length - 1]!.offset + 1));
   return out;
 }
 

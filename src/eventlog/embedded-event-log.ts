@@ -84,13 +84,11 @@ export class EmbeddedEventLog implements EventLog {
             await sleep(IDLE_POLL_MS);
             continue;
           }
-          const high = await this.db.query<{ high: number | null }>('SELECT max(seq) + 1 AS high FROM log_messages WHERE topic = $1', [opts.topic]);
           await opts.handler(
             {
               topic: opts.topic,
               partition: 0,
               messages: rows.map((r) => ({ partition: 0, offset: r.seq, key: r.key, value: r.payload, appendedAt: r.appended_ms })),
-              highWatermark: high[0]?.high ?? 0,
             },
             { heartbeat: async () => {}, isActive: () => running },
           );

@@ -21,8 +21,6 @@ export interface LogBatch {
   topic: string;
   partition: number;
   messages: LogMessage[];
-  /** Offset of the next message the log will have on this partition (for lag). */
-  highWatermark: number;
 }
 
 export interface BatchContext {

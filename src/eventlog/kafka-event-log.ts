@@ -82,7 +82,7 @@ export class KafkaEventLog implements EventLog {
     let pendingMessages = 0;
     const pinned = new PinnedMemory();
     /** A fetched batch waiting in its lane, its messages packed (packed-messages.ts). */
-    type Fetched = { topic: string; partition: number; highWatermark: number; messages: PackedMessages; gen: number; consumer: Consumer };
+    type Fetched = { topic: string; partition: number; messages: PackedMessages; gen: number; consumer: Consumer };
     /** Per partition: fetched batches not yet handed over, and the hand-over in progress. */
     type Lane = { waiting: Fetched[]; running: Promise<void> | null };
     const lanes = new Map<number, Lane>();
@@ -120,7 +120,6 @@ export class KafkaEventLog implements EventLog {
           const merged: LogBatch = {
             topic: last.topic,
             partition: last.partition,
-            highWatermark: last.highWatermark,
             messages: live.length === 1 ? last.messages.unpack(last.partition) : live.flatMap((w) => w.messages.unpack(w.partition)),
           };
           try {
@@ -166,7 +165,7 @@ export class KafkaEventLog implements EventLog {
           pinned.hold(messages);
           let lane = lanes.get(partition);
           if (!lane) lanes.set(partition, (lane = { waiting: [], running: null }));
-          lane.waiting.push({ topic, partition, highWatermark: Number(batch.highWatermark), messages, gen, consumer });
+          lane.waiting.push({ topic, partition, messages, gen, consumer });
           if (!lane.running) {
             const l = lane;
             l.running = pump(l).finally(() => { l.running = null; });

@@ -33,12 +33,20 @@ function toState(r: PositionDbRow): PositionState {
   };
 }
 
+/** The rows of the positions whose columns (array literals) are given; locked in key order with `lock`. */
+function selectPositions(tx: Sql, columns: readonly [string, string], lock: boolean): Promise<PositionDbRow[]> {
+  return tx.query<PositionDbRow>(
+    `SELECT ${SELECT_COLUMNS} FROM positions
+      WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))${lock ? '\n      ORDER BY sku, location_id FOR UPDATE' : ''}`,
+    columns,
+  );
+}
+
+const keyColumns = (keys: readonly PositionKey[]): [string, string] => [textArrayLiteral(keys.map((k) => k.sku)), textArrayLiteral(keys.map((k) => k.locationId))];
+
 /** The stored state of those of `keys` that have a row, without locking them. */
 export async function readPositions(tx: Sql, keys: readonly PositionKey[]): Promise<Map<string, PositionState>> {
-  const rows = await tx.query<PositionDbRow>(
-    `SELECT ${SELECT_COLUMNS} FROM positions WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-    [textArrayLiteral(keys.map((k) => k.sku)), textArrayLiteral(keys.map((k) => k.locationId))],
-  );
+  const rows = await selectPositions(tx, keyColumns(keys), false);
   return new Map(rows.map((r) => [positionKey(r.sku, r.location_id), toState(r)]));
 }
 
@@ -48,19 +56,12 @@ export async function readPositions(tx: Sql, keys: readonly PositionKey[]): Prom
  * rows are inserted after, in key order: a lock order every writer shares.
  */
 export async function lockPositions(tx: Sql, keys: readonly PositionKey[], created?: Set<string>): Promise<Map<string, PositionState>> {
-  const skus = textArrayLiteral(keys.map((k) => k.sku));
-  const locs = textArrayLiteral(keys.map((k) => k.locationId));
-  const found = await tx.query<PositionDbRow>(
-    `SELECT ${SELECT_COLUMNS} FROM positions
-      WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-      ORDER BY sku, location_id FOR UPDATE`,
-    [skus, locs],
-  );
+  const found = await selectPositions(tx, keyColumns(keys), true);
   const states = new Map<string, PositionState>();
   for (const r of found) states.set(positionKey(r.sku, r.location_id), toState(r));
   const missing = keys.filter((k) => !states.has(positionKey(k.sku, k.locationId)));
   if (missing.length > 0) {
-    const missingColumns = [textArrayLiteral(missing.map((k) => k.sku)), textArrayLiteral(missing.map((k) => k.locationId))];
+    const missingColumns = keyColumns(missing);
     const inserted = await tx.query<{ sku: string; location_id: string }>(
       `INSERT INTO positions (sku, location_id)
        SELECT s, l FROM unnest($1::text[], $2::text[]) AS k(s, l) ORDER BY s, l
@@ -69,12 +70,7 @@ export async function lockPositions(tx: Sql, keys: readonly PositionKey[], creat
     );
     for (const r of inserted) created?.add(positionKey(r.sku, r.location_id));
     // Rows another writer created meanwhile were skipped above; lock and read them all now.
-    const rest = await tx.query<PositionDbRow>(
-      `SELECT ${SELECT_COLUMNS} FROM positions
-        WHERE (sku, location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-        ORDER BY sku, location_id FOR UPDATE`,
-      missingColumns,
-    );
+    const rest = await selectPositions(tx, missingColumns, true);
     for (const r of rest) states.set(positionKey(r.sku, r.location_id), toState(r));
   }
   return states;

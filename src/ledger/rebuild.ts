@@ -49,11 +49,11 @@ async function ledgerFor(tx: Sql, keys: readonly PositionKey[]): Promise<Map<str
   return out;
 }
 
-function differences(key: PositionKey, stored: PositionState | undefined, folded: PositionState): PositionDifference[] {
+function differences(key: PositionKey, stored: PositionState | undefined, folded: PositionState, locationExists: boolean): PositionDifference[] {
   if (stored === undefined) {
     // No row, and nothing in the ledger would put anything in one: nothing to report.
     const empty = FIELDS.every((f) => folded[f] === EMPTY_POSITION[f]);
-    return empty ? [] : [{ ...key, field: 'row', stored: null, folded: 'present' }];
+    return empty ? [] : [{ ...key, field: 'row', stored: null, folded: locationExists ? 'present' : 'present, at a location that no longer exists' }];
   }
   return FIELDS.filter((f) => stored[f] !== folded[f]).map((f) => ({ ...key, field: f, stored: stored[f], folded: folded[f] }));
 }
@@ -103,8 +103,7 @@ export async function rebuildPositions(
       for (const key of keys) {
         const k = positionKey(key.sku, key.locationId);
         const folded = foldEntries(ledger.get(k) ?? []);
-        const diff = differences(key, created.has(k) ? undefined : stored.get(k), folded);
-        if (!known.has(key.locationId)) for (const d of diff) if (d.field === 'row') d.folded = 'present, at a location that no longer exists';
+        const diff = differences(key, created.has(k) ? undefined : stored.get(k), folded, known.has(key.locationId));
         report.differences.push(...diff);
         if (diff.length > 0 && !opts.verify && known.has(key.locationId)) repairs.push({ ...key, state: folded });
       }
@@ -113,7 +112,8 @@ export async function rebuildPositions(
     });
     report.positions += keys.length;
     after = keys[keys.length - 1]!;
-    opts.onProgress?.(Math.min(report.positions, Math.max(total, report.positions)), Math.max(total, report.positions));
+    // Ledger-only positions can take the count past `total`.
+    opts.onProgress?.(report.positions, Math.max(total, report.positions));
   }
   return report;
 }

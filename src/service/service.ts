@@ -110,18 +110,22 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     const ingest = new EventIngest(db, log, config.kafkaEventsTopic);
     app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, [], [], { api: false });
   }
-  try {
-    url = await app.listen({ port: config.port, host: config.host });
-  } catch (err) {
-    // Nothing half-started may linger: the reconciler would keep consuming in a process that
-    // is about to exit with this error.
-    await app.close().catch(() => {});
+  const stopAll = async () => {
+    started = false;
+    await app.close();
     await expiry.stop();
     await retention?.stop();
     await routingIndex?.stop();
     await reconciler?.stop();
     await log.close();
     await db.close();
+  };
+  try {
+    url = await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // Nothing half-started may linger: the reconciler would keep consuming in a process that
+    // is about to exit with this error.
+    await stopAll().catch(() => {});
     const role = opts.roles.includes('api') ? 'the API' : 'the operator endpoints (/healthz, /readyz, /metrics)';
     throw new Error(`cannot listen on ${config.host}:${config.port} for ${role}: ${(err as Error).message}. Set PORT (and HOST) to a free address; every process needs its own.`, { cause: err });
   }
@@ -131,15 +135,6 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   return {
     config, db, log, metrics, logger, app, reconciler, url, tokens, routing,
     onPositionsChanged: (l) => listeners.push(l),
-    async stop() {
-      started = false;
-      await app?.close();
-      await expiry.stop();
-      await retention?.stop();
-      await routingIndex?.stop();
-      await reconciler?.stop();
-      await log.close();
-      await db.close();
-    },
+    stop: stopAll,
   };
 }

@@ -169,7 +169,7 @@ export function planTransactions(topic: string, events: readonly StockEvent[], p
     const out: LogBatch[] = [];
     for (let i = 0, b = 0; i < msgs.length; b++) {
       const size = plan.batchSizes[(b + p) % plan.batchSizes.length]!;
-      out.push({ topic, partition: p, messages: msgs.slice(i, i + size), highWatermark: msgs.length });
+      out.push({ topic, partition: p, messages: msgs.slice(i, i + size) });
       i += size;
     }
     return out;
