@@ -8,6 +8,7 @@ import { progressBar } from './progress.js';
 import { routeBatch } from './route-batch.js';
 import { RoutingIndex } from '../routing/routing-index.js';
 import { RoutingService } from '../routing/routing-service.js';
+import { registerUserCommands } from './users.js';
 
 const program = new Command('omnistock').description('Unified inventory ledger: stock events in, available-to-promise out');
 
@@ -93,6 +94,8 @@ program
       await db.close();
     }
   });
+
+registerUserCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`omnistock: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -12,6 +12,9 @@ import { eventRoutes } from './routes/events.js';
 import { availabilityRoutes } from './routes/availability.js';
 import { operationsRoutes } from './routes/operations.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
+import { userRoutes } from './routes/users.js';
+import { SessionAuth, staffEventsGuard } from './session-auth.js';
+import { UserStore } from '../staff/user-store.js';
 import type { ApiToken } from '../config.js';
 import { isDataException } from '../db/database.js';
 
@@ -69,8 +72,13 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
   });
   await app.register(swaggerUi, { routePrefix: '/docs/ui' });
 
-  app.addHook('onRequest', authHook(new TokenRegistry(tokens)));
-  const routes = opts.api === false ? [operationsRoutes] : [operationsRoutes, locationRoutes, eventRoutes, availabilityRoutes, deadLetterRoutes, ...extraRoutes];
+  // Staff users sign in with a session cookie (contract §11); bearer tokens work as before.
+  const users = new UserStore(ctx.db);
+  app.addHook('onRequest', authHook(new TokenRegistry(tokens), opts.api === false ? undefined : new SessionAuth(users)));
+  app.addHook('preHandler', staffEventsGuard);
+  const routes = opts.api === false
+    ? [operationsRoutes]
+    : [operationsRoutes, locationRoutes, eventRoutes, availabilityRoutes, deadLetterRoutes, userRoutes(users), ...extraRoutes];
   for (const register of routes) await register(app, ctx);
   return app;
 }

@@ -3,7 +3,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiToken, Scope } from '../config.js';
+import type { StaffUser } from '../core/staff-user.js';
 import { problem, sendProblem } from './problem.js';
+import { authenticateSession, type SessionAuth } from './session-auth.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -20,10 +22,16 @@ export class TokenRegistry {
 declare module 'fastify' {
   interface FastifyRequest {
     token?: ApiToken;
+    /** The signed-in staff user when the request came with a session cookie (contract §11). */
+    user?: StaffUser;
   }
   interface FastifyContextConfig {
     /** Scope a /v1 route needs; absent means any valid token will do. */
     scope?: Scope;
+    /** 'location': a signed-in user may call it without the scope; the handler checks the location. */
+    staffAccess?: 'location';
+    /** No credentials needed (signing in). */
+    public?: boolean;
   }
 }
 
@@ -46,11 +54,15 @@ function needsToken(req: FastifyRequest): boolean {
   return /^\/+v1(\/|$)/i.test(path);
 }
 
-export function authHook(registry: TokenRegistry) {
+export function authHook(registry: TokenRegistry, sessions?: SessionAuth) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     if (!needsToken(req)) return;
     const config = req.routeOptions.config;
+    if (config.public) return;
     const header = req.headers.authorization ?? '';
+    // No Authorization header but a session cookie: the request acts as that user. A bearer
+    // token, when present, always decides alone (tokens are unaffected by cookies).
+    if (!header && sessions?.hasCookie(req)) return authenticateSession(sessions, req, reply);
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const token = m?.[1] ? registry.lookup(m[1]) : undefined;
     if (!token) {

@@ -23,6 +23,9 @@ import { routingRoutes } from '../http/routes/routing.js';
 import { RoutingIndex } from '../routing/routing-index.js';
 import { RoutingService } from '../routing/routing-service.js';
 import { RejectService } from '../routing/reject-service.js';
+import { staffRoutes } from '../http/routes/staff.js';
+import { webAppRoutes } from '../http/web-app.js';
+import { StoreQueue } from '../staff/store-queue.js';
 
 export type Role = 'api' | 'reconciler';
 
@@ -102,7 +105,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     await index.start();
     routingIndex = index;
     routing = new RoutingService({ db, index, onChanged: (keys) => listeners.forEach((l) => l(keys)) });
-    extra.push(routingRoutes(routing, new RejectService({ db, routing })));
+    const rejects = new RejectService({ db, routing });
+    extra.push(routingRoutes(routing, rejects));
+    // The staff app (issue 16): store queues, stock lookup, and the web app itself at /app.
+    extra.push(staffRoutes(new StoreQueue({ db, rejects, onChanged: (keys) => listeners.forEach((l) => l(keys)) })), webAppRoutes());
     app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, tokens, extra);
   } else {
     // A reconciler alone still answers /healthz, /readyz and /metrics (its own figures: events
