@@ -79,7 +79,7 @@ function App() {
   const locations = user.locationIds;
   const screen = (() => {
     switch (current.id) {
-      case 'queue': return html`<${Queue} store=${store} user=${user} />`;
+      case 'queue': return html`<${Queue} store=${route.screen === 'queue' && route.arg ? route.arg : store} user=${user} />`;
       case 'correct': return html`<${Corrections} store=${store} user=${user} initialSku=${route.screen === 'correct' ? route.arg : ''} />`;
       case 'count': return html`<${CycleCount} store=${store} user=${user} />`;
       case 'channels': return html`<${Channels} />`;
