@@ -49,11 +49,12 @@ async function newPage(viewport = DESKTOP): Promise<{ ctx: BrowserContext; page:
   return { ctx, page };
 }
 
-async function signIn(page: Page, user: string, password = PASSWORD) {
+async function signIn(page: Page, user: string, password = PASSWORD, expectOk = true) {
   await page.goto(`${base}/app`);
   await page.getByLabel('User').fill(user);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  if (expectOk) await expect.poll(() => page.getByRole('button', { name: 'Sign out' }).isVisible(), { timeout: 10_000 }).toBe(true);
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -96,7 +97,7 @@ describe('staff web app in Chromium', () => {
     await page.goto(`${base}/app`);
     await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
     await shot(page, 'sign-in-phone');
-    await signIn(page, 'alice', 'wrong password!');
+    await signIn(page, 'alice', 'wrong password!', false);
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('wrong user or password');
     await shot(page, 'sign-in-refused-phone');
     await page.getByLabel('Password').fill(PASSWORD);
@@ -211,7 +212,7 @@ describe('staff web app in Chromium', () => {
     const id = plan.body.reservationId as string;
     const order = page.getByRole('listitem', { name: 'Order P-100' });
     await expect.poll(() => order.isVisible(), { timeout: 10_000 }).toBe(true);
-    await shot(page, 'queue-phone');
+    await shot(page, 'queue-order-phone');
     for (const step of ['Picked', 'Packed', 'Ready for pickup']) {
       await order.getByRole('button', { name: step, exact: true }).click();
       await expect.poll(() => order.locator('.status').textContent()).toBe(step);

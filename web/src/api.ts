@@ -29,7 +29,7 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: st
     res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     onReachability(false);
-    throw new ApiError(0, 'Cannot reach the omnistock service. Check the connection; nothing was changed by this attempt unless it says so later.');
+    throw new ApiError(0, 'Cannot reach the omnistock service. Check the connection and try again (trying again never records anything twice).');
   }
   onReachability(res.status !== 502 && res.status !== 503 && res.status !== 504);
   if (res.status === 401 && path !== '/v1/session') onSignedOut();

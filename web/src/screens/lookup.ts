@@ -121,8 +121,7 @@ function Result({ data, store, user, onHistory }: { data: StockLookup; store: st
         ? html`<p class="muted">No other store can promise this item${data.from ? '' : ' (no store to measure from)'}.</p>`
         : html`<ol class="nearest" aria-label="Nearest stores with stock">
             ${data.nearest.map((n) => html`<li>
-              <strong>${n.name}</strong> <span class="muted">(${n.locationId})</span>
-              <span>${fmtKm(n.distanceKm)}</span> · <span>ATP ${fmtNum(n.atp)}</span>
+              <strong>${n.name}</strong>${' '}<span class="muted">(${n.locationId})</span>${' · '}<span>${fmtKm(n.distanceKm)}</span>${' · '}<span>ATP ${fmtNum(n.atp)}</span>
               ${n.pickup ? html` <span class="tag">pickup</span>` : null}${n.shipFromStore ? html` <span class="tag">ships</span>` : null}
             </li>`)}
           </ol>`}
@@ -160,11 +159,11 @@ function History({ items, sku }: { items: LedgerItem[]; sku: string }) {
       <h3 id="hist-h">Ledger history of ${sku}</h3>
       ${items.length === 0 ? html`<p class="muted">No entries yet.</p>` : html`
       <div class="table-wrap" tabindex="0" role="region" aria-label="Ledger history">
-        <table>
+        <table class="wide">
           <thead><tr><th scope="col">When</th><th scope="col">Where</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Why</th><th scope="col">Event</th></tr></thead>
           <tbody>${items.map((i) => html`<tr>
-            <td>${fmtDateTime(i.occurredAt)}</td><td>${i.locationId}</td><td>${i.kind}<br /><span class="muted">${change(i)}</span></td>
-            <td>${i.source ?? '—'}</td><td>${i.reason ?? '—'}</td><td class="mono">${i.eventId}${i.reservationId ? html`<br /><span class="muted">order ${i.reservationId}</span>` : null}</td>
+            <td class="nowrap">${fmtDateTime(i.occurredAt)}</td><td class="nowrap">${i.locationId}</td><td class="nowrap">${i.kind}<br /><span class="muted">${change(i)}</span></td>
+            <td class="nowrap">${i.source ?? '—'}</td><td class="why">${i.reason ?? '—'}</td><td class="mono">${i.eventId}${i.reservationId ? html`<br /><span class="muted">order ${i.reservationId}</span>` : null}</td>
           </tr>`)}</tbody>
         </table>
       </div>`}
