@@ -5,10 +5,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LOCATION_ID_PATTERN, SKU_PATTERN } from '../../core/ids.js';
 import { STORE_ACTIONS, STORE_ORDER_STATUSES } from '../../core/store-order.js';
-import { stockLookup, type LookupLocation } from '../../core/stock-lookup.js';
-import { readAvailability } from '../../ledger/availability-reader.js';
-import { listLocations } from '../../locations/location-store.js';
 import { StoreActionForbidden, type StoreQueue } from '../../staff/store-queue.js';
+import { readStockLookup, UnknownLocation } from '../../staff/stock-lookup-reader.js';
 import type { RouteRegistrar } from '../app.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem, problem } from '../problem.js';
@@ -120,11 +118,13 @@ export function staffRoutes(queue: StoreQueue): RouteRegistrar {
         response: { 200: lookupSchema },
       },
     }, async (req) => {
-      const [av, locs] = await Promise.all([readAvailability(ctx.db, [req.params.sku]), listLocations(ctx.db)]);
-      const byId = new Map<string, LookupLocation>(locs.map((l) => [l.id, l]));
       const from = req.query.near ?? req.user?.locationIds[0] ?? null;
-      if (from !== null && !byId.has(from)) throw new HttpProblem(problem(400, `querystring.near: unknown location "${from}"`));
-      return stockLookup(av[0]!, byId, from);
+      try {
+        return await readStockLookup(ctx.db, req.params.sku, from);
+      } catch (err) {
+        if (err instanceof UnknownLocation) throw new HttpProblem(problem(400, `querystring.near: unknown location "${from}"`));
+        throw err;
+      }
     });
 
     app.get('/v1/skus', {
