@@ -80,10 +80,10 @@ function App() {
   const screen = (() => {
     switch (current.id) {
       case 'queue': return html`<${Queue} store=${route.screen === 'queue' && route.arg ? route.arg : store} user=${user} />`;
-      case 'correct': return html`<${Corrections} store=${store} user=${user} initialSku=${route.screen === 'correct' ? route.arg : ''} />`;
+      case 'correct': return html`<${Corrections} key=${route.arg} store=${store} user=${user} initialSku=${route.screen === 'correct' ? route.arg : ''} />`;
       case 'count': return html`<${CycleCount} store=${store} user=${user} />`;
       case 'channels': return html`<${Channels} />`;
-      default: return html`<${Lookup} store=${store} user=${user} initialSku=${route.screen === 'lookup' ? route.arg : ''} />`;
+      default: return html`<${Lookup} key=${route.arg} store=${store} user=${user} initialSku=${route.screen === 'lookup' ? route.arg : ''} />`;
     }
   })();
   return html`

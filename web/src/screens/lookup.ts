@@ -78,7 +78,7 @@ export function Lookup({ store, user, initialSku }: { store: string; user: User;
         <label for="lookup-sku">SKU or barcode</label>
         <div class="row">
           <input id="lookup-sku" ref=${input} autofocus autocomplete="off" autocapitalize="characters" spellcheck=${false}
-            placeholder="Scan or type, Enter to look up" value=${query} aria-describedby="lookup-hint"
+            placeholder="Scan or type a SKU" value=${query} aria-describedby="lookup-hint"
             onInput=${(e: Event) => setQuery((e.target as HTMLInputElement).value)} />
           <button type="submit" class="primary">Look up</button>
         </div>
