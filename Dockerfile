@@ -17,6 +17,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY tsconfig.json ./
 COPY drizzle ./drizzle
 COPY src ./src
+# The staff web app's sources: bundled by esbuild when the API starts.
+COPY web ./web
 
 # DATA_DIR (embedded PGlite) is only used without DATABASE_URL; keep it writable anyway.
 RUN mkdir -p /app/.data && chown node:node /app/.data

@@ -106,9 +106,15 @@ describe('staff web app in Chromium', () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await poll(() => page.getByRole('heading', { name: 'Stock lookup' }).isVisible()).toBe(true);
+    const first = (await ctx.cookies()).find((c) => c.name === 'omnistock_session')!;
+    expect(first.httpOnly).toBe(true);
+    expect(first.sameSite).toBe('Strict');
+    // A session that ends on the server (expired, signed out elsewhere) goes back to sign-in.
+    await service.db.query(`DELETE FROM staff_sessions WHERE user_id = 'alice'`);
+    await page.getByRole('link', { name: 'Queue' }).click();
+    await poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
+    await signIn(page, 'alice');
     const cookie = (await ctx.cookies()).find((c) => c.name === 'omnistock_session')!;
-    expect(cookie.httpOnly).toBe(true);
-    expect(cookie.sameSite).toBe('Strict');
     // Signing out returns to the sign-in screen, and the old cookie no longer works.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);

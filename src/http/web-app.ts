@@ -90,7 +90,18 @@ function send(req: FastifyRequest, reply: FastifyReply, a: Asset) {
 
 export function webAppRoutes(): RouteRegistrar {
   return async (app: FastifyInstance) => {
-    const bundle = await buildWebBundle();
+    let bundle: WebBundle;
+    try {
+      bundle = await buildWebBundle();
+    } catch (err) {
+      // The API must not go down with the app: /app says what is wrong instead.
+      app.log.error({ err }, 'the staff web app could not be built; /app answers 503');
+      const down = async (_req: FastifyRequest, reply: FastifyReply) =>
+        reply.code(503).type('text/plain; charset=utf-8').send(`The staff app could not be built: ${(err as Error).message.split('\n')[0]}`);
+      app.get('/app', { schema: { hide: true } }, down);
+      app.get('/app/*', { schema: { hide: true } }, down);
+      return;
+    }
     const index = bundle.assets.get('/app')!;
     const opts = { schema: { hide: true } };
     app.get('/', opts, async (_req, reply) => reply.redirect('/app'));
