@@ -191,6 +191,38 @@ function defineSuite(kind: Kind): void {
       expect((await act('ams-01', 'pick')).statusCode).toBe(409);
       expect((await app.inject({ method: 'POST', url: '/v1/locations/ams-01/queue/nope/pick', headers: samH })).statusCode).toBe(404);
     });
+
+    it('fulfils once when two handhelds ship the same order at the same moment', async () => {
+      const reservations = new ReservationService({ db });
+      await reservations.hold({ reservationId: 'q-race', channel: 'web', ttlSeconds: 900, lines: [{ sku: 'A-1', locationId: 'ams-01', quantity: 3 }] });
+      const act = (action: string) => app.inject({ method: 'POST', url: `/v1/locations/ams-01/queue/q-race/${action}`, headers: admin });
+      await act('pick');
+      await act('pack');
+      const answers = await Promise.all([act('ship'), act('ship'), act('ship')]);
+      expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
+      const entries = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ledger_entries WHERE reservation_id = 'q-race' AND kind = 'reservation.fulfilled'`);
+      expect(Number(entries[0]!.n)).toBe(1);
+      expect((await reservations.get('q-race')).status).toBe('fulfilled');
+      const pos = await db.query<{ on_hand: number; reserved: number }>(`SELECT on_hand, reserved FROM positions WHERE sku = 'A-1' AND location_id = 'ams-01'`);
+      expect([Number(pos[0]!.on_hand), Number(pos[0]!.reserved)]).toEqual([5, 0]); // 8 − 3
+      expect((await rebuildPositions(db, { verify: true })).differences).toEqual([]);
+    });
+
+    it('looks stock up with distances and finds SKUs by prefix', async () => {
+      const get = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${READER}` } });
+      const r = await get('/v1/stock/A-1?near=utr-02');
+      expect(r.statusCode).toBe(200);
+      expect(r.json().locations.map((l: { locationId: string }) => l.locationId)).toEqual(['utr-02', 'ams-01']);
+      expect(r.json().nearest).toEqual([expect.objectContaining({ locationId: 'ams-01', atp: 5, pickup: true })]);
+      expect(r.json().nearest[0].distanceKm).toBeCloseTo(31.1, 0);
+      expect((await get('/v1/stock/A-1?near=nowhere')).statusCode).toBe(400);
+      expect((await get('/v1/stock/NEVER-SEEN')).json()).toMatchObject({ sku: 'NEVER-SEEN', locations: [], nearest: [], from: null });
+      expect((await get('/v1/skus?prefix=A-')).json()).toEqual({ items: [{ sku: 'A-1', locations: 2, onHand: 14 }] });
+      expect((await get('/v1/skus?prefix=B')).json()).toEqual({ items: [] });
+      const bad = await get('/v1/skus?prefix=%25');
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().detail).toMatch(/^querystring\.prefix: /);
+    });
   });
 }
 
