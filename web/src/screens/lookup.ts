@@ -129,13 +129,13 @@ function Result({ data, store, user, onHistory }: { data: StockLookup; store: st
       ${data.locations.length === 0 ? html`<p class="muted">No location has ever held this SKU.</p>` : html`
       <div class="table-wrap" tabindex="0" role="region" aria-label="Stock per location">
         <table class="stock">
-          <thead><tr><th scope="col">Location</th><th scope="col" class="num">Distance</th><th scope="col" class="num">On hand</th><th scope="col" class="num">Reserved</th>
-            <th scope="col" class="num">Unavailable</th><th scope="col" class="num">Safety</th><th scope="col" class="num">ATP</th></tr></thead>
+          <thead><tr><th scope="col">Location</th><th scope="col" class="num">ATP</th><th scope="col" class="num">On hand</th><th scope="col" class="num">Reserved</th>
+            <th scope="col" class="num">Unavailable</th><th scope="col" class="num">Safety</th><th scope="col" class="num">Distance</th></tr></thead>
           <tbody>
             ${data.locations.map((l) => html`<tr class=${l.locationId === store ? 'here' : ''}>
               <th scope="row">${l.name}<br /><span class="muted">${l.locationId}${l.active ? '' : ' · inactive'}${l.oversold ? ' · oversold' : ''}${l.countRequested ? ' · count requested' : ''}</span></th>
-              <td class="num">${fmtKm(l.distanceKm)}</td><td class="num">${fmtNum(l.onHand)}</td><td class="num">${fmtNum(l.reserved)}</td>
-              <td class="num">${fmtNum(l.unavailable)}</td><td class="num">${fmtNum(l.safetyStock)}</td><td class="num"><strong>${fmtNum(l.atp)}</strong></td>
+              <td class="num"><strong>${fmtNum(l.atp)}</strong></td><td class="num">${fmtNum(l.onHand)}</td><td class="num">${fmtNum(l.reserved)}</td>
+              <td class="num">${fmtNum(l.unavailable)}</td><td class="num">${fmtNum(l.safetyStock)}</td><td class="num nowrap">${fmtKm(l.distanceKm)}</td>
             </tr>`)}
           </tbody>
         </table>
