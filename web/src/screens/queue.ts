@@ -78,7 +78,7 @@ export function Queue({ store }: { store: string; user: User }) {
     try {
       const r = await api<Rerouted>('POST', `/v1/locations/${enc(store)}/queue/${enc(o.reservationId)}/lines/${lineNo}/not-found`, {});
       const went = r.shipments.map((s) => s.locationId).join(', ');
-      setNotice(`${fmtNum(r.quantity)} × ${r.sku} not found: ${went ? `re-routed to ${went}` : 'no other location has it; the order is short'}.`);
+      setNotice(`${fmtNum(r.quantity)} × ${r.sku} not found: ${went ? `re-routed to ${went}` : 'not re-routed (pickup orders stay at their store, or no other location has it): the order is short'}.`);
       await load();
     } catch (e) {
       setActionError(e);
