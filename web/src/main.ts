@@ -12,6 +12,7 @@ import { Corrections } from './screens/corrections.js';
 import { CycleCount } from './screens/cycle-count.js';
 import { Queue } from './screens/queue.js';
 import { Channels } from './screens/channels.js';
+import { Users } from './screens/users.js';
 import './app.css';
 
 type Route = { screen: string; arg: string };
@@ -26,6 +27,7 @@ const SCREENS: Array<{ id: string; label: string; may: (u: User) => boolean }> =
   { id: 'correct', label: 'Correct', may: canCorrect },
   { id: 'count', label: 'Count', may: canCorrect },
   { id: 'channels', label: 'Channels', may: (u) => u.role === 'admin' },
+  { id: 'users', label: 'Users', may: (u) => u.role === 'admin' },
 ];
 
 function App() {
@@ -83,6 +85,7 @@ function App() {
       case 'correct': return html`<${Corrections} key=${route.arg} store=${store} user=${user} initialSku=${route.screen === 'correct' ? route.arg : ''} />`;
       case 'count': return html`<${CycleCount} store=${store} user=${user} />`;
       case 'channels': return html`<${Channels} />`;
+      case 'users': return html`<${Users} />`;
       default: return html`<${Lookup} key=${route.arg} store=${store} user=${user} initialSku=${route.screen === 'lookup' ? route.arg : ''} />`;
     }
   })();
