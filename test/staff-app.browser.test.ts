@@ -60,7 +60,10 @@ async function signIn(page: Page, user: string, password = PASSWORD, expectOk = 
 // Polls generously: on a shared two-core machine a scrypt sign-in or a render can take seconds.
 const poll = <T>(fn: () => Promise<T> | T, opts: { timeout?: number } = {}) => expect.poll(fn, { timeout: 15_000, interval: 100, ...opts });
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+const shot = async (page: Page, name: string) => {
+  await page.evaluate(() => scrollTo(0, 0)); // a sticky header would otherwise sit mid-page in a full-page shot
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+};
 
 describe('staff web app in Chromium', () => {
   beforeAll(async () => {
