@@ -10,7 +10,13 @@ pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
 export function openPgDatabase(connectionString: string, opts: { max?: number } = {}): Database & { pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10, application_name: 'omnistock' });
+  const pool = new pg.Pool({
+    connectionString, max: opts.max ?? 10, application_name: 'omnistock',
+    // A connection that cannot be had (server refusing, restarting, or every client busy) fails
+    // within 5 s instead of queueing the request without end: the API answers 503 and the
+    // client resends (src/http/unavailable.ts).
+    connectionTimeoutMillis: 5_000,
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const run = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) =>

@@ -14,6 +14,7 @@ import { operationsRoutes } from './routes/operations.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import type { ApiToken } from '../config.js';
 import { isDataException } from '../db/database.js';
+import { DependencyUnavailable, isDatabaseUnreachable, RETRY_AFTER_SECONDS } from './unavailable.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -48,6 +49,13 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
     // as text with a NUL character. The request's fault, said as such, and nothing was written.
     if (isDataException(err)) {
       return sendProblem(reply, problem(400, `a value in the request cannot be stored: ${err.message}`));
+    }
+    // The database or the log is unreachable: nothing was decided, the client resends later.
+    if (err instanceof DependencyUnavailable || (isDatabaseUnreachable(err) && !(err.statusCode && err.statusCode < 500))) {
+      const what = err instanceof DependencyUnavailable ? err.message : `database unavailable: ${err.message}`;
+      req.log.info({ err: err.message }, 'dependency unavailable'); // counted in omnistock_http_requests_total{status="503"}
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return sendProblem(reply, problem(503, `${what}; retry after ${RETRY_AFTER_SECONDS} s`));
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendProblem(reply, problem(status, err.message));
