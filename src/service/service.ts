@@ -23,6 +23,7 @@ import { routingRoutes } from '../http/routes/routing.js';
 import { RoutingIndex } from '../routing/routing-index.js';
 import { RoutingService } from '../routing/routing-service.js';
 import { RejectService } from '../routing/reject-service.js';
+import { BacklogMonitor } from '../ingest/backlog-monitor.js';
 
 export type Role = 'api' | 'reconciler';
 
@@ -88,6 +89,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   let tokens: ApiToken[] = config.apiTokens ?? [];
   let routingIndex: RoutingIndex | null = null;
   let routing: RoutingService | null = null;
+  let backlog: BacklogMonitor | null = null;
   if (opts.roles.includes('api')) {
     if (!config.apiTokens) {
       const t = devToken();
@@ -103,7 +105,12 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     routingIndex = index;
     routing = new RoutingService({ db, index, onChanged: (keys) => listeners.forEach((l) => l(keys)) });
     extra.push(routingRoutes(routing, new RejectService({ db, routing })));
-    app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, tokens, extra);
+    backlog = new BacklogMonitor({
+      db, log, groupId: config.consumerGroup, topic: config.kafkaEventsTopic, logger: logger.child({ component: 'backlog' }), registry: metrics.registry,
+      limits: { maxMessages: config.eventBacklogLimit, maxSeconds: config.eventLagLimitSeconds },
+    });
+    backlog.start();
+    app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started, backlog }, tokens, extra);
   } else {
     // A reconciler alone still answers /healthz, /readyz and /metrics (its own figures: events
     // applied, batch latency, consumer lag), on the same PORT and HOST.
@@ -113,6 +120,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const stopAll = async () => {
     started = false;
     await app.close();
+    await backlog?.stop();
     await expiry.stop();
     await retention?.stop();
     await routingIndex?.stop();
