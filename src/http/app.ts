@@ -35,10 +35,9 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
     // a path segment over 100 characters) leave as problem+json too, not Fastify's own JSON.
     frameworkErrors: (err, _req, reply) => {
       const path = 'params: the URL path';
-      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendProblem(reply, problem(414, `${path} has a segment longer than 100 characters`, { errors: [{ field: 'params', message: 'longer than 100 characters' }] }));
-      if (err.code === 'FST_ERR_BAD_URL') return sendProblem(reply, problem(400, `${path} is not valid percent-encoded UTF-8`, { errors: [{ field: 'params', message: 'not valid percent-encoded UTF-8' }] }));
-      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
-      return sendProblem(reply, problem(status, err.message));
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') void sendProblem(reply, problem(414, `${path} has a segment longer than 100 characters`, { errors: [{ field: 'params', message: 'longer than 100 characters' }] }));
+      else if (err.code === 'FST_ERR_BAD_URL') void sendProblem(reply, problem(400, `${path} is not valid percent-encoded UTF-8`, { errors: [{ field: 'params', message: 'not valid percent-encoded UTF-8' }] }));
+      else void sendProblem(reply, problem(err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400, err.message));
     },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
