@@ -143,7 +143,9 @@ export function checkHostileResponse(req: HostileRequest, res: HostileResponse, 
   const where = `${req.method} ${req.url.slice(0, 120)} (${req.note}) → ${res.status}`;
   if (res.status >= 500 && !(opts.allow503 && res.status === 503)) problems.push(`${where}: server error ${res.body.slice(0, 300)}`);
   if (res.status === 429 && !opts.allow429) problems.push(`${where}: shed`);
-  if (res.status >= 400) {
+  // /readyz reports the service's state, not a verdict on the request: its 503 keeps its own body.
+  const isReadiness = req.url.split('?')[0] === '/readyz';
+  if (res.status >= 400 && !(isReadiness && res.status === 503)) {
     const type = String(res.headers['content-type'] ?? '');
     if (!type.startsWith('application/problem+json')) problems.push(`${where}: content-type ${type}, not problem+json`);
     let p: { status?: unknown; title?: unknown; detail?: unknown; errors?: Array<{ field?: unknown }> } = {};
