@@ -37,7 +37,7 @@ export function formatReport(r: SoakResult): string {
   out.push(`worst readiness gap ${fmtMs(gap.ms)} (from +${Math.round((gap.from - r.startedAt) / 1000)} s); longest partition stall ${fmtMs(Math.max(0, ...r.longestPartitionStallMs))}`);
   out.push('');
   out.push('faults (ready = /readyz 200 again after the fault ended):');
-  for (const f of r.faults) out.push(`  +${String(Math.round((f.startedAt - r.startedAt) / 1000)).padStart(4)}s ${f.kind.padEnd(22)} ${fmtMs(f.endedAt - f.startedAt).padEnd(7)} ready after ${f.readyAfterMs === null ? 'never' : fmtMs(f.readyAfterMs)}`);
+  for (const f of r.faults) out.push(`  +${String(Math.round((f.startedAt - r.startedAt) / 1000)).padStart(4)}s ${f.kind.padEnd(22)} ${fmtMs(f.endedAt - f.startedAt).padEnd(7)} ready after ${f.kind.startsWith('clock-') ? 'n/a (a load fault)' : f.readyAfterMs === null ? 'never' : fmtMs(f.readyAfterMs)}`);
   out.push('');
   out.push('lag and latency per window (fault start to 10 s after its end; answered requests):');
   out.push(...windowLine('baseline (before faults)', r.startedAt, firstFault, r));

@@ -183,6 +183,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
     // --- faults ------------------------------------------------------------------------------
     const faults: InjectedFault[] = [];
+    let overloads = 0;
     const inject = async (f: ScheduledFault): Promise<void> => {
       // At its scheduled time, or later when the faults before it took longer to recover from.
       await sleep(Math.max(0, startedAt + f.at - Date.now()));
@@ -230,7 +231,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           break;
         case 'overload': {
           state.overload = true;
-          const burst = Array.from({ length: 6 }, (_, i) => eventSource(client, state, { id: 100 + i, seed: opts.seed, until: () => Date.now() >= startedAtF + f.durationMs, hardDeadline, maxEvents: 50_000, pauseMs: 0 }));
+          // Source ids unique to this overload, so its event ids never repeat an earlier one's.
+          overloads += 1;
+          const burst = Array.from({ length: 6 }, (_, i) => eventSource(client, state, { id: 100 * overloads + i, seed: opts.seed, until: () => Date.now() >= startedAtF + f.durationMs, hardDeadline, maxEvents: 50_000, pauseMs: 0 }));
           await hold();
           state.overload = false;
           await Promise.all(burst);

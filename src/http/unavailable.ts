@@ -20,12 +20,14 @@ const PG_CONNECTION_MESSAGES = /timeout exceeded when trying to connect|Connecti
 /**
  * True when a database error means "not reachable now" rather than "this request is wrong":
  * SQLSTATE class 08 (connection exception), 53 (insufficient resources: too many connections),
- * 57P01-57P03 (shutting down, crash recovery, cannot connect now), 28 (connection refused by
+ * 57P01-57P03 (shutting down, crash recovery, cannot connect now), 57014 and 55P03 (a statement or
+ * lock timeout gave up on a busy or locked server), 28 (connection refused by
  * pg_hba or authentication), a socket error, or the pool's own connection errors.
  */
 export function isDatabaseUnreachable(err: unknown): boolean {
   const state = sqlState(err);
-  if (state) return state.startsWith('08') || state.startsWith('53') || state.startsWith('28') || state === '57P01' || state === '57P02' || state === '57P03';
+  // 57014: a statement timeout (API role) cancelled a query stuck behind a lock or a slow server.
+  if (state) return state.startsWith('08') || state.startsWith('53') || state.startsWith('28') || ['57P01', '57P02', '57P03', '57014', '55P03'].includes(state);
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && SOCKET_ERRORS.has(code)) return true;
   return err instanceof Error && PG_CONNECTION_MESSAGES.test(err.message);

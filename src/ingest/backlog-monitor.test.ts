@@ -27,6 +27,8 @@ describe('shedDecision', () => {
   it('sheds when nothing was applied for a whole window while events wait, but not before a window exists', () => {
     expect(shedDecision([at(0, 50, 0), at(5, 50, 0)], limits, 5_000).shed).toBe(false);
     expect(shedDecision([at(0, 50, 0), at(29, 50, 0)], limits, 29_000).shed).toBe(true);
+    // A backlog that appeared only now (after an outage) is not a stall.
+    expect(shedDecision([at(0, 0, 0), at(29, 50, 0)], limits, 29_000).shed).toBe(false);
   });
 
   it('never sheds on a stale reading (the log or database is failing: 503s answer for it)', () => {

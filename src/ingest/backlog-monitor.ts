@@ -45,10 +45,11 @@ export function shedDecision(readings: readonly BacklogReading[], limits: Backlo
   const first = readings.find((r) => last.at - r.at <= RATE_WINDOW_MS) ?? last;
   const span = (last.at - first.at) / 1000;
   const rate = span > 0 ? Math.max(0, last.appliedMark - first.appliedMark) / span : 0;
-  // Without a measured rate (just started, or nothing applied for the whole window) the drain
-  // time is unknown: only the message bound applies until a window of readings exists.
-  const windowFull = span >= RATE_WINDOW_MS / 1000 - 2;
-  const seconds = rate > 0 ? last.messages / rate : windowFull ? Infinity : 0;
+  // Nothing applied: the drain time is unbounded only if events waited through a whole window
+  // (a reconciler stalled). A backlog that has just appeared (after an outage, or at start) is
+  // judged by the message bound alone until a window of readings exists.
+  const stalled = span >= RATE_WINDOW_MS / 1000 - 2 && first.messages > 0;
+  const seconds = rate > 0 ? last.messages / rate : stalled ? Infinity : 0;
   const clamp = (s: number) => Math.max(1, Math.min(30, Math.ceil(s)));
   if (limits.maxMessages > 0 && last.messages > limits.maxMessages) {
     const excess = last.messages - limits.maxMessages;

@@ -27,6 +27,8 @@ import { BacklogMonitor } from '../ingest/backlog-monitor.js';
 
 export type Role = 'api' | 'reconciler';
 
+export const API_STATEMENT_TIMEOUT_MS = 15_000;
+
 export interface ServiceOptions {
   config: Config;
   roles: readonly Role[];
@@ -61,7 +63,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // An API-only process bounds every statement (15 s; then 503 and a resend); a reconciler's
+  // batch transactions are not bounded this way (src/http/unavailable.ts).
+  const apiOnly = opts.roles.length === 1 && opts.roles[0] === 'api';
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, statementTimeoutMs: apiOnly ? API_STATEMENT_TIMEOUT_MS : undefined });
   const log = createEventLog(config, db, logger);
   const listeners: Array<(keys: PositionKey[]) => void> = [];
   let started = false;
