@@ -152,9 +152,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     });
 
     // --- hostile input over HTTP, all along ------------------------------------------------
+    const fuzzPauseMs = opts.short ? 500 : 250;
     const fuzz: SoakResult['fuzz'] = { sent: 0, unsendable: 0, statuses: {}, problems: [] };
     const openapi = (await (await fetch(`${c.apiUrl()}/docs`)).json()) as never;
-    const hostile = fc.sample(hostileRequestArb(routesFromOpenApi(openapi), SOAK_TOKEN), { numRuns: Math.ceil(loadMs / 250), seed: opts.seed });
+    const hostile = fc.sample(hostileRequestArb(routesFromOpenApi(openapi), SOAK_TOKEN), { numRuns: Math.ceil(loadMs / fuzzPauseMs), seed: opts.seed });
     const fuzzer = (async () => {
       for (const req of hostile) {
         if (stopLoad()) break;
@@ -164,22 +165,24 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         } catch (err) {
           // The client refused to send it (a header value it forbids), or the API was down.
           if (err instanceof TypeError && !/fetch failed/.test(err.message)) fuzz.unsendable += 1;
-          await sleep(250);
+          await sleep(fuzzPauseMs);
           continue;
         }
         fuzz.sent += 1;
         const body = await res.text();
         fuzz.statuses[res.status] = (fuzz.statuses[res.status] ?? 0) + 1;
         fuzz.problems.push(...checkHostileResponse(req, { status: res.status, headers: Object.fromEntries(res.headers), body }, { allow503: true, allow429: true }));
-        await sleep(250);
+        await sleep(fuzzPauseMs);
       }
     })();
 
     // --- load --------------------------------------------------------------------------------
     const workers: Array<Promise<void>> = [];
-    for (let i = 0; i < 3; i++) workers.push(eventSource(client, state, { id: i, seed: opts.seed, until: stopLoad, hardDeadline, maxEvents: 2_000_000, pauseMs: 100 }));
-    for (let i = 0; i < 2; i++) workers.push(reservationClient(client, state, { id: i, seed: opts.seed, until: stopLoad, hardDeadline, pauseMs: 200 }));
-    for (let i = 0; i < 2; i++) workers.push(reader(client, { id: i, seed: opts.seed, until: stopLoad, pauseMs: 100 }));
+    // The short (CI) run paces its clients slower: it shares two cores with other test files.
+    const pace = opts.short ? 2.5 : 1;
+    for (let i = 0; i < 3; i++) workers.push(eventSource(client, state, { id: i, seed: opts.seed, until: stopLoad, hardDeadline, maxEvents: 2_000_000, pauseMs: 100 * pace }));
+    for (let i = 0; i < 2; i++) workers.push(reservationClient(client, state, { id: i, seed: opts.seed, until: stopLoad, hardDeadline, pauseMs: 200 * pace }));
+    for (let i = 0; i < 2; i++) workers.push(reader(client, { id: i, seed: opts.seed, until: stopLoad, pauseMs: 100 * pace }));
 
     // --- faults ------------------------------------------------------------------------------
     const faults: InjectedFault[] = [];
@@ -233,7 +236,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           state.overload = true;
           // Source ids unique to this overload, so its event ids never repeat an earlier one's.
           overloads += 1;
-          const burst = Array.from({ length: 6 }, (_, i) => eventSource(client, state, { id: 100 * overloads + i, seed: opts.seed, until: () => Date.now() >= startedAtF + f.durationMs, hardDeadline, maxEvents: 50_000, pauseMs: 0 }));
+          const burst = Array.from({ length: opts.short ? 3 : 6 }, (_, i) => eventSource(client, state, { id: 100 * overloads + i, seed: opts.seed, until: () => Date.now() >= startedAtF + f.durationMs, hardDeadline, maxEvents: 50_000, pauseMs: 0 }));
           await hold();
           state.overload = false;
           await Promise.all(burst);
