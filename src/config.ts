@@ -22,6 +22,9 @@ export interface Config {
   kafkaAtpTopic: string;
   consumerGroup: string;
   logLevel: string;
+  /** POST /v1/events answers 429 past these (0 = no bound); see src/ingest/backlog-monitor.ts. */
+  eventBacklogLimit: number;
+  eventLagLimitSeconds: number;
 }
 
 /** `name:secret:scopes`, split on the first two colons only: scopes contain colons themselves. */
@@ -56,6 +59,8 @@ const envSchema = z.object({
   KAFKA_ATP_TOPIC: z.string().default('inventory.atp'),
   RECONCILER_GROUP: z.string().default('omnistock-reconciler'),
   LOG_LEVEL: z.string().default('info'),
+  EVENT_BACKLOG_LIMIT: z.coerce.number().int().min(0).default(100_000),
+  EVENT_LAG_LIMIT_SECONDS: z.coerce.number().min(0).default(30),
 });
 
 /** The environment variables this service reads (the docker-compose test checks against it). */
@@ -79,5 +84,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     kafkaAtpTopic: e.KAFKA_ATP_TOPIC,
     consumerGroup: e.RECONCILER_GROUP,
     logLevel: e.LOG_LEVEL,
+    eventBacklogLimit: e.EVENT_BACKLOG_LIMIT,
+    eventLagLimitSeconds: e.EVENT_LAG_LIMIT_SECONDS,
   };
 }

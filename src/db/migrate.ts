@@ -16,10 +16,13 @@ const MIGRATION_LOCK = 727_001;
 export async function migratePgPool(pool: pg.Pool, folder: string = MIGRATIONS_FOLDER): Promise<void> {
   const client = await pool.connect();
   try {
+    // A migration may take its time whatever the pool's statement timeout (API role).
+    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await migratePg(drizzlePg(client), { migrationsFolder: folder });
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    await client.query('RESET statement_timeout').catch(() => {});
     client.release();
   }
 }

@@ -5,9 +5,9 @@ import { openPgDatabase } from './pg-database.js';
 import { openPgliteDatabase } from './pglite-database.js';
 import { migratePgPool, migratePglite } from './migrate.js';
 
-export async function openDatabase(opts: { databaseUrl?: string | undefined; dataDir?: string | undefined; poolSize?: number }): Promise<Database> {
+export async function openDatabase(opts: { databaseUrl?: string | undefined; dataDir?: string | undefined; poolSize?: number; statementTimeoutMs?: number }): Promise<Database> {
   if (opts.databaseUrl) {
-    const db = openPgDatabase(opts.databaseUrl, { max: opts.poolSize ?? 10 });
+    const db = openPgDatabase(opts.databaseUrl, { max: opts.poolSize ?? 10, statementTimeoutMs: opts.statementTimeoutMs });
     await migratePgPool(db.pool);
     return db;
   }

@@ -9,8 +9,21 @@ import { copyChunks, type CopyInput, type Database, type Sql } from './database.
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
-export function openPgDatabase(connectionString: string, opts: { max?: number } = {}): Database & { pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10, application_name: 'omnistock' });
+export function openPgDatabase(connectionString: string, opts: { max?: number; statementTimeoutMs?: number } = {}): Database & { pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString, max: opts.max ?? 10, application_name: 'omnistock',
+    // A connection that cannot be had (server refusing, restarting, or every client busy) fails
+    // within 5 s instead of queueing the request without end: the API answers 503 and the
+    // client resends (src/http/unavailable.ts).
+    connectionTimeoutMillis: 5_000,
+    // A process stopped or hung inside a transaction (SIGSTOP, a stalled event loop) would hold
+    // its row locks, and every hold on those positions would wait behind it; the server ends
+    // such a session after a minute instead.
+    idle_in_transaction_session_timeout: 60_000,
+    // Where the caller asks (the API role): no statement waits longer than this, on a lock or
+    // otherwise; the request answers 503 and is resent.
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const run = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) =>

@@ -42,13 +42,22 @@ export class KafkaEventLog implements EventLog {
       logLevel: kafkaLogLevel.WARN,
       logCreator: kafkaLogCreator(opts.logger),
       retry: { initialRetryTime: 100, retries: 8 },
+      // A broker that does not answer is unreachable, not slow: fail fast so a request can get
+      // its 503 (ingest-events.ts bounds the wait too) and a readiness probe its answer.
+      connectionTimeout: 1_000,
+      requestTimeout: 10_000,
     });
   }
 
   private getProducer(): Promise<Producer> {
     if (!this.producerReady) {
       // Not idempotent: the event-id dedupe in the ledger makes a retried send harmless.
-      const p = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
+      // Few retries: a client waits for this send (at most APPEND_DEADLINE_MS, then 503 and a
+      // resend), so retrying far past that only piles up sends during an outage.
+      const p = this.kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true,
+        retry: { initialRetryTime: 100, retries: 3, maxRetryTime: 2_000 },
+      });
       this.producerReady = p.connect().then(
         () => (this.producer = p),
         (err: unknown) => {
@@ -257,7 +266,8 @@ export class KafkaEventLog implements EventLog {
   }
 
   async isReachable(): Promise<boolean> {
-    const admin = this.kafka.admin();
+    // No retries: readiness asks "now", and /readyz bounds the wait as well.
+    const admin = this.kafka.admin({ retry: { retries: 0 } });
     try {
       await admin.connect();
       await admin.fetchTopicMetadata({ topics: [] });

@@ -17,6 +17,7 @@ import { SessionAuth, staffEventsGuard } from './session-auth.js';
 import { UserStore } from '../staff/user-store.js';
 import type { ApiToken } from '../config.js';
 import { isDataException } from '../db/database.js';
+import { DependencyUnavailable, isDatabaseUnreachable, RETRY_AFTER_SECONDS } from './unavailable.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -33,6 +34,14 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
     // Per-request lines would drown the logs at ingest rates; errors are still logged.
     loggerInstance: ctx.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // Errors the router raises before any route runs (a path that is not valid percent-encoding,
+    // a path segment over 100 characters) leave as problem+json too, not Fastify's own JSON.
+    frameworkErrors: (err, _req, reply) => {
+      const path = 'params: the URL path';
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') void sendProblem(reply, problem(414, `${path} has a segment longer than 100 characters`, { errors: [{ field: 'params', message: 'longer than 100 characters' }] }));
+      else if (err.code === 'FST_ERR_BAD_URL') void sendProblem(reply, problem(400, `${path} is not valid percent-encoded UTF-8`, { errors: [{ field: 'params', message: 'not valid percent-encoded UTF-8' }] }));
+      else void sendProblem(reply, problem(err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400, err.message));
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -47,10 +56,23 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
       return sendProblem(reply, problem(400, errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors }));
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problem(413, `body exceeds ${BODY_LIMIT} bytes`));
+    // Body parsing refused it (not JSON, empty, a media type no route takes): name the part.
+    if (err.code?.startsWith('FST_ERR_CTP_') && err.statusCode && err.statusCode < 500) {
+      const field = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'headers.content-type' : err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' ? 'headers.content-length' : 'body';
+      const message = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `unsupported media type ${JSON.stringify(req.headers['content-type'] ?? '')}; send application/json` : err.message;
+      return sendProblem(reply, problem(err.statusCode, `${field}: ${message}`, { errors: [{ field, message }] }));
+    }
     // SQLSTATE class 22 (data exception): the database refused a value the request carried, such
     // as text with a NUL character. The request's fault, said as such, and nothing was written.
     if (isDataException(err)) {
       return sendProblem(reply, problem(400, `a value in the request cannot be stored: ${err.message}`));
+    }
+    // The database or the log is unreachable: nothing was decided, the client resends later.
+    if (err instanceof DependencyUnavailable || (isDatabaseUnreachable(err) && !(err.statusCode && err.statusCode < 500))) {
+      const what = err instanceof DependencyUnavailable ? err.message : `database unavailable: ${err.message}`;
+      req.log.info({ err: err.message }, 'dependency unavailable'); // counted in omnistock_http_requests_total{status="503"}
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return sendProblem(reply, problem(503, `${what}; retry after ${RETRY_AFTER_SECONDS} s`));
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendProblem(reply, problem(status, err.message));

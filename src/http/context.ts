@@ -5,6 +5,7 @@ import type { EventLog } from '../eventlog/event-log.js';
 import type { EventIngest } from '../ingest/ingest-events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { BacklogMonitor } from '../ingest/backlog-monitor.js';
 
 export interface AppContext {
   config: Config;
@@ -15,4 +16,6 @@ export interface AppContext {
   logger: Logger;
   /** False until migrations ran and the log is connected. */
   isStarted(): boolean;
+  /** Overload shedding for POST /v1/events (API role); absent means never shed. */
+  backlog?: BacklogMonitor;
 }

@@ -5,6 +5,13 @@ import type { Database } from '../db/database.js';
 import { parseStockEvent, type StockEvent } from '../core/stock-event.js';
 import type { EventLog } from '../eventlog/event-log.js';
 import { LocationDirectory } from '../reconciler/location-directory.js';
+import { DependencyUnavailable, isDatabaseUnreachable, withDeadline } from '../http/unavailable.js';
+
+/**
+ * How long a request waits for the log to take its events. Past it the client gets 503 and
+ * resends; the send may still land, and the reconciler's event-id dedupe applies it once.
+ */
+export const APPEND_DEADLINE_MS = 5_000;
 
 export interface IngestResult {
   accepted: number;
@@ -47,9 +54,22 @@ export class EventIngest {
       : new Set<string>();
     const fresh = candidates.filter((e) => !applied.has(e.eventId));
     duplicates += candidates.length - fresh.length;
-    await this.log.append(this.topic, fresh.map((e) => ({ key: e.sku, value: JSON.stringify(e) })));
+    await this.append(fresh);
     rejected.sort((a, b) => a.index - b.index);
     return { accepted: fresh.length, duplicates, rejected, acceptedIds: fresh.map((e) => e.eventId) };
+  }
+
+  private async append(events: readonly StockEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const sent = this.log.append(this.topic, events.map((e) => ({ key: e.sku, value: JSON.stringify(e) })));
+    try {
+      await withDeadline(sent, APPEND_DEADLINE_MS, () => new DependencyUnavailable('event log', `no acknowledgement within ${APPEND_DEADLINE_MS} ms`));
+    } catch (err) {
+      if (err instanceof DependencyUnavailable) throw err;
+      // The events are valid (checked above), so a failed append is the log's, not the request's.
+      if (isDatabaseUnreachable(err)) throw new DependencyUnavailable('database', (err as Error).message, { cause: err });
+      throw new DependencyUnavailable('event log', (err as Error).message, { cause: err });
+    }
   }
 
   /** Resolves true once every id is applied, false at the deadline. */

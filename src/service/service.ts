@@ -26,8 +26,11 @@ import { RejectService } from '../routing/reject-service.js';
 import { staffRoutes } from '../http/routes/staff.js';
 import { webAppRoutes } from '../http/web-app.js';
 import { StoreQueue } from '../staff/store-queue.js';
+import { BacklogMonitor } from '../ingest/backlog-monitor.js';
 
 export type Role = 'api' | 'reconciler';
+
+export const API_STATEMENT_TIMEOUT_MS = 15_000;
 
 export interface ServiceOptions {
   config: Config;
@@ -63,7 +66,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // An API-only process bounds every statement (15 s; then 503 and a resend); a reconciler's
+  // batch transactions are not bounded this way (src/http/unavailable.ts).
+  const apiOnly = opts.roles.length === 1 && opts.roles[0] === 'api';
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, statementTimeoutMs: apiOnly ? API_STATEMENT_TIMEOUT_MS : undefined });
   const log = createEventLog(config, db, logger);
   const listeners: Array<(keys: PositionKey[]) => void> = [];
   let started = false;
@@ -91,6 +97,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   let tokens: ApiToken[] = config.apiTokens ?? [];
   let routingIndex: RoutingIndex | null = null;
   let routing: RoutingService | null = null;
+  let backlog: BacklogMonitor | null = null;
   if (opts.roles.includes('api')) {
     if (!config.apiTokens) {
       const t = devToken();
@@ -109,7 +116,12 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     extra.push(routingRoutes(routing, rejects));
     // The staff app (issue 16): store queues, stock lookup, and the web app itself at /app.
     extra.push(staffRoutes(new StoreQueue({ db, rejects, onChanged: (keys) => listeners.forEach((l) => l(keys)) })), webAppRoutes());
-    app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, tokens, extra);
+    backlog = new BacklogMonitor({
+      db, log, groupId: config.consumerGroup, topic: config.kafkaEventsTopic, logger: logger.child({ component: 'backlog' }), registry: metrics.registry,
+      limits: { maxMessages: config.eventBacklogLimit, maxSeconds: config.eventLagLimitSeconds },
+    });
+    backlog.start();
+    app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started, backlog }, tokens, extra);
   } else {
     // A reconciler alone still answers /healthz, /readyz and /metrics (its own figures: events
     // applied, batch latency, consumer lag), on the same PORT and HOST.
@@ -119,6 +131,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const stopAll = async () => {
     started = false;
     await app.close();
+    await backlog?.stop();
     await expiry.stop();
     await retention?.stop();
     await routingIndex?.stop();
