@@ -31,6 +31,13 @@ describe('shedDecision', () => {
     expect(shedDecision([at(0, 0, 0), at(29, 50, 0)], limits, 29_000).shed).toBe(false);
   });
 
+  it('measures the apply rate only since the backlog appeared, so a small backlog after an idle stretch is not shed', () => {
+    // Idle for 20 s, then 60 waiting with 30 applied a second later: not 34 s of drain time.
+    expect(shedDecision([at(0, 0, 0), at(20, 60, 30), at(21, 60, 30)], limits, 21_000).shed).toBe(false);
+    // The same backlog standing still for a whole window is a stall.
+    expect(shedDecision([at(0, 0, 0), at(1, 60, 30), at(30, 60, 30)], limits, 30_000).shed).toBe(true);
+  });
+
   it('never sheds on a stale reading (the log or database is failing: 503s answer for it)', () => {
     expect(shedDecision([at(0, 90_000, 0)], limits, 11_000).shed).toBe(false);
   });

@@ -37,12 +37,21 @@ export interface ShedDecision {
 const RATE_WINDOW_MS = 30_000;
 /** A reading older than this is not trusted to shed (the log or database is failing: 503s say so). */
 const STALE_MS = 10_000;
+/** A reading that takes longer than this means the database or the log is failing. */
+const READ_DEADLINE_MS = 2_000;
 
 /** Pure: the decision from the readings of the last RATE_WINDOW_MS (oldest first). */
 export function shedDecision(readings: readonly BacklogReading[], limits: BacklogLimits, now: number): ShedDecision {
   const last = readings[readings.length - 1];
   if (!last || now - last.at > STALE_MS || last.messages === 0) return { shed: false, retryAfter: 0, reason: '' };
-  const first = readings.find((r) => last.at - r.at <= RATE_WINDOW_MS) ?? last;
+  // The apply rate is measured only over the time the backlog has stood without a break: a
+  // window that reaches back to when nothing waited (before an outage, say) would count idle
+  // time as slowness and shed a small backlog that is draining normally.
+  let from = readings.findIndex((r) => last.at - r.at <= RATE_WINDOW_MS);
+  for (let i = readings.length - 1; i >= Math.max(0, from); i--) {
+    if (readings[i]!.messages === 0) { from = i + 1; break; }
+  }
+  const first = readings[Math.max(0, from)] ?? last;
   const span = (last.at - first.at) / 1000;
   const rate = span > 0 ? Math.max(0, last.appliedMark - first.appliedMark) / span : 0;
   // Nothing applied: the drain time is unbounded only if events waited through a whole window
@@ -64,6 +73,9 @@ export function shedDecision(readings: readonly BacklogReading[], limits: Backlo
 
 export class BacklogMonitor {
   private readings: BacklogReading[] = [];
+  /** The latest attempt failed, or one has hung past READ_DEADLINE_MS: see decide(). */
+  private failing = false;
+  private attemptStartedAt: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private reading: Promise<void> | null = null;
   private readonly gauge: Gauge;
@@ -99,6 +111,7 @@ export class BacklogMonitor {
 
   /** One reading now (tests call it to avoid waiting on the interval). */
   async readOnce(): Promise<void> {
+    this.attemptStartedAt = this.now();
     try {
       const stored = await this.o.db.query<{ partition: number; next_offset: number }>(
         'SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2', [this.o.groupId, this.o.topic]);
@@ -110,13 +123,20 @@ export class BacklogMonitor {
       this.readings.push({ at, messages, appliedMark });
       this.readings = this.readings.filter((r) => at - r.at <= RATE_WINDOW_MS);
       this.gauge.set(messages);
+      this.failing = false;
     } catch (err) {
+      this.failing = true;
       this.o.logger.debug({ err: (err as Error).message }, 'backlog reading failed; keeping the previous one');
+    } finally {
+      this.attemptStartedAt = null;
     }
   }
 
   decide(): ShedDecision {
-    const d = shedDecision(this.readings, this.o.limits, this.now());
+    // While the database or the log fails to answer, the request itself answers 503 (the
+    // dependency is down): a backlog that cannot drain then is the outage's, not overload's.
+    const hung = this.attemptStartedAt !== null && this.now() - this.attemptStartedAt > READ_DEADLINE_MS;
+    const d = this.failing || hung ? { shed: false, retryAfter: 0, reason: '' } : shedDecision(this.readings, this.o.limits, this.now());
     this.sheddingGauge.set(d.shed ? 1 : 0);
     return d;
   }
