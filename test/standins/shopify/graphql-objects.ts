@@ -17,7 +17,7 @@ function idOfCursor(cursor: string): number {
 
 /** Shopify's cursor pagination over items sorted by id; `bulk` (a bulk operation) returns everything. */
 export function connection<T>(all: Array<{ id: number; value: T }>, args: ConnectionArgs, bulk: boolean) {
-  let list = [...all].sort((a, b) => a.id - b.id);
+  const list = [...all].sort((a, b) => a.id - b.id);
   if (args.reverse) list.reverse();
   if (!bulk) {
     if (args.first == null && args.last == null) throw new GraphQLError('you must provide one of first or last', { extensions: { code: 'BAD_REQUEST' } });
