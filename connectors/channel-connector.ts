@@ -34,6 +34,8 @@ export type WebhookHeaders = Readonly<Record<string, string | string[] | undefin
 export interface ChannelKindDefinition<S = unknown> {
   readonly kind: ChannelKind;
   readonly scope: PublishScope;
+  /** Where the scope depends on the settings (`custom`: per-location when it has a locationMap). */
+  scopeFor?(settings: S): PublishScope;
   /** Validates PUT /v1/channels/{id}'s `settings`; zod issues become problems named `settings.<path>`. */
   readonly settingsSchema: z.ZodType<S>;
   /** Top-level settings fields stored but never returned: GET shows them masked ("********abcd"). */
