@@ -92,6 +92,12 @@ export class CostBucket {
     this.available = Math.min(this.available, this.maximumAvailable);
   }
 
+  /** Fills the bucket up (a test starting from a rested shop). */
+  fill(): void {
+    this.refill();
+    this.available = this.maximumAvailable;
+  }
+
   drain(): void {
     this.refill();
     this.available = 0;
