@@ -14,7 +14,7 @@ export const LOCATIONS = [
 
 export interface Api {
   status: number;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test responses are inspected field by field
+  json: any;
   type: string;
 }
 

@@ -16,8 +16,9 @@ export interface ChannelError {
 }
 
 const MAX_ERRORS = 50;
-const LEASE_MS = 30_000;
-const PUSH_TIMEOUT_MS = 20_000;
+/** A push call's deadline, and a lease outliving it: rows leased by a process that died are due again after LEASE_MS. */
+const PUSH_TIMEOUT_MS = 10_000;
+const LEASE_MS = 15_000;
 /** Longest the loop sleeps with nothing due; a wake() cuts it short. */
 const IDLE_POLL_MS = 1_000;
 /** CAS-stale retries go at once this many times, then back off like any retryable failure. */

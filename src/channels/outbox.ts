@@ -32,7 +32,7 @@ export type Settlement =
 
 const CHUNK = 5_000;
 
-/** Upserts figures; answers how many rows became (or stayed) pending with a new figure. */
+/** Upserts figures; answers how many rows got a new figure. A parked row is tried again only with a new figure (or on sync). */
 export async function enqueueFigures(db: Sql, channelId: string, figures: readonly Figure[], lowStockThreshold: number): Promise<number> {
   let changed = 0;
   for (let i = 0; i < figures.length; i += CHUNK) {
@@ -48,7 +48,7 @@ export async function enqueueFigures(db: Sql, channelId: string, figures: readon
                          WHEN EXCLUDED.quantity <= $2 AND COALESCE(o.acked_quantity, 2147483647) > $2 THEN 0
                          ELSE 1 END,
          attempts = 0, not_before = now(), parked = NULL, updated_at = now()
-       WHERE o.quantity IS DISTINCT FROM EXCLUDED.quantity OR (o.parked IS NOT NULL AND o.version > o.acked_version)
+       WHERE o.quantity IS DISTINCT FROM EXCLUDED.quantity
        RETURNING 1`,
       [channelId, lowStockThreshold, part.map((f) => f.sku), part.map((f) => f.channelLocation), part.map((f) => f.quantity)],
     );

@@ -38,6 +38,10 @@ export class CustomChannelStandin {
   badSignatures = 0;
   /** The next N push calls answer 500. */
   failNext = 0;
+  /** Push calls get no answer at all while set (a hung channel). */
+  hang = false;
+  /** Push calls received (answered or not), with when. */
+  readonly callTimes: number[] = [];
   /** Called for each accepted item (the sync-lag benchmark stops its clock here). */
   onAck: ((r: PushRecord) => void) | null = null;
   private readonly seenKeys = new Map<string, unknown>();
@@ -106,6 +110,8 @@ export class CustomChannelStandin {
   private route(method: string, url: string, raw: Buffer, answer: (s: number, b: unknown, h?: Record<string, string>) => void): void {
     this.calls += 1;
     if (method === 'POST' && url === '/quantities') {
+      this.callTimes.push(Date.now());
+      if (this.hang) return;
       if (this.failNext > 0) {
         this.failNext -= 1;
         return answer(500, { error: 'injected failure' });
