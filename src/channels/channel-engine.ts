@@ -20,7 +20,8 @@ import { createChannelMetrics, type ChannelMetrics } from './channel-metrics.js'
 import { addQuarantine, claimDelivery, countQuarantine, forgetDelivery, settleDelivery, stateStore } from './channel-records.js';
 import { ChannelRunner } from './channel-runner.js';
 import { listChannels, readChannel, type ChannelRecord } from './channel-store.js';
-import { lastAcked, outboxSummary, requeueDrifted, retryNow, settledPage } from './outbox.js';
+import { checkDrift } from './drift-check.js';
+import { lastAcked, outboxSummary, retryNow } from './outbox.js';
 import { OrdersSink } from './orders-sink.js';
 import { ChangeIntake, publishAll, readAtps, type PublishedChannel } from './publisher.js';
 
@@ -66,8 +67,6 @@ interface Active {
   runner: ChannelRunner;
   published: PublishedChannel;
 }
-
-const DRIFT_PAGE = 250;
 
 export class ChannelEngine {
   readonly metrics: ChannelMetrics;
@@ -295,25 +294,7 @@ export class ChannelEngine {
     const a = this.active.get(id);
     const publisher = a?.runner.connector.publisher;
     if (!a || !publisher) return { items: 0, units: 0, checked: 0 };
-    let after: { sku: string; channelLocation: string } | null = null;
-    let items = 0;
-    let units = 0;
-    let checked = 0;
-    const page = Math.min(DRIFT_PAGE, publisher.maxItemsPerCall);
-    for (;;) {
-      const rows = await settledPage(this.o.db, id, after, page);
-      if (rows.length === 0) break;
-      if (!(await a.runner.takeTokens(publisher.cost(rows.length)))) break;
-      const shown = await publisher.readBack(rows.map((r) => ({ sku: r.sku, channelLocation: r.channelLocation === '' ? null : r.channelLocation })), a.runner.signal);
-      const drifted = rows.flatMap((row, i) => (shown[i] !== row.ackedQuantity ? [{ row, shown: shown[i] ?? null }] : []));
-      for (const d of drifted) units += Math.abs((d.shown ?? 0) - (d.row.ackedQuantity ?? 0));
-      items += drifted.length;
-      checked += rows.length;
-      await requeueDrifted(this.o.db, id, drifted);
-      const last = rows[rows.length - 1]!;
-      after = { sku: last.sku, channelLocation: last.channelLocation };
-      if (rows.length < page) break;
-    }
+    const { items, units, checked } = await checkDrift(this.o.db, id, publisher, { takeTokens: (c) => a.runner.takeTokens(c), signal: a.runner.signal });
     a.runner.drift = { checkedAt: new Date().toISOString(), items, units };
     this.metrics.driftItems.set({ channel: id }, items);
     this.metrics.driftUnits.set({ channel: id }, units);
