@@ -33,6 +33,7 @@ export class ShopifyStandIn {
   private server: http.Server | null = null;
   private port = 0;
   private failures: number[] = [];
+  private down = false;
   /** Requests that reached the endpoint (after auth), counted per answer status. */
   requests = 0;
 
@@ -136,11 +137,16 @@ export class ShopifyStandIn {
     if (c) this.announce([c]);
   }
 
-  /** Changes `available` without any webhook: what a lost webhook or an unseen change leaves behind. */
+  /**
+   * Changes `available` without any webhook, as an order Shopify never told us about would
+   * (the units move to or from `committed`, on_hand stays): what the drift job must catch.
+   */
   injectDrift(sku: string, locationGid: string, available: number): void {
     const level = this.state.level(this.item(sku), this.loc(locationGid));
     if (!level) throw new Error(`${sku} is not stocked at ${locationGid}`);
+    const delta = available - level.q.available;
     level.q.available = available;
+    level.q.committed = Math.max(0, level.q.committed - delta);
     this.state.touched(level);
   }
 
@@ -167,6 +173,11 @@ export class ShopifyStandIn {
   /** The next `n` requests to the GraphQL endpoint answer `status` (5xx) without doing anything. */
   failNext(n: number, status = 503): void {
     for (let i = 0; i < n; i++) this.failures.push(status);
+  }
+
+  /** While down, every GraphQL request answers 503. */
+  setDown(down: boolean): void {
+    this.down = down;
   }
 
   private announce(changes: LevelChange[]): void {
@@ -205,7 +216,7 @@ export class ShopifyStandIn {
       return send(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
     }
     this.requests++;
-    const failure = this.failures.shift();
+    const failure = this.down ? 503 : this.failures.shift();
     if (failure !== undefined) return send(failure, { errors: 'Service Unavailable' });
     let body: unknown;
     try {
