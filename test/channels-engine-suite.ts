@@ -184,6 +184,13 @@ export function defineChannelEngineSuite(makeDeployment: () => Promise<Deploymen
       const metrics = await (await fetch(`${s.url}/metrics`)).text();
       expect(metrics).toMatch(/omnistock_channel_drift_items\{channel="drift"\} 2/);
       expect(await s.channels!.runDrift('drift')).toMatchObject({ items: 0 });
+      // A change whose inventory.atp announcement never came (written behind the engine's back):
+      // the drift job recomputes the figures from the ledger and pushes it.
+      await s.db.query("UPDATE positions SET on_hand = on_hand - 3 WHERE sku = 'DR-2' AND location_id = 'ams-01'");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(st.show('DR-2', null)).toBe(8);
+      await s.channels!.runDrift('drift');
+      await waitUntil(() => st.show('DR-2', null) === 5, 20_000, 'missed announcement healed');
       await api(s, 'DELETE', '/v1/channels/drift');
     });
   });

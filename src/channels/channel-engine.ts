@@ -287,13 +287,17 @@ export class ChannelEngine {
   }
 
   /**
-   * Reads back what the channel shows for every settled item and compares it with what it
+   * The drift job for one channel: figures recomputed from the ledger (catches a missed
+   * announcement), then what the channel shows read back and compared with what it
    * acknowledged; differences go back through the outbox (same push path, same rate limit).
    */
   async runDrift(id: string): Promise<{ items: number; units: number; checked: number }> {
     const a = this.active.get(id);
     const publisher = a?.runner.connector.publisher;
     if (!a || !publisher) return { items: 0, units: 0, checked: 0 };
+    // A lost inventory.atp announcement leaves the outbox behind the ledger: recompute every
+    // figure first (unchanged ones coalesce away), then compare the channel with what it acknowledged.
+    await publishAll(this.o.db, a.published);
     const { items, units, checked } = await checkDrift(this.o.db, id, publisher, { takeTokens: (c) => a.runner.takeTokens(c), signal: a.runner.signal });
     a.runner.drift = { checkedAt: new Date().toISOString(), items, units };
     this.metrics.driftItems.set({ channel: id }, items);
