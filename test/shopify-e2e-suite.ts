@@ -24,17 +24,27 @@ export function defineShopifyE2ESuite(makeDeployment: () => Promise<Deployment>)
   const at = (a: Avail, loc: string) => a.locations.find((l) => l.locationId === loc) ?? { onHand: 0, reserved: 0, atp: 0 };
   const shows = (sku: string, loc: string) => shop.quantity(sku, loc);
   const status = async () => (await api(s, 'GET', `/v1/channels/${CH}/status`)).json;
-  const settled = () => waitUntil(async () => (await status()).pendingPushes === 0, 30_000, 'outbox settled');
+  /** waitUntil, and on a timeout the channel's status and the stand-in's last requests in the error. */
+  const until = async (check: () => Promise<boolean> | boolean, ms: number, what: string) => {
+    try {
+      await waitUntil(check, ms, what);
+    } catch (e) {
+      const st = await status();
+      const last = shop.graphql.log.slice(-3).map((l) => ({ q: l.query.slice(0, 60), throttled: l.throttled, errors: l.errors }));
+      throw new Error(`${(e as Error).message}; status ${JSON.stringify({ ...st, errors: st.errors?.slice(-3) })}; last requests ${JSON.stringify(last)}`);
+    }
+  };
+  const settled = () => until(async () => (await status()).pendingPushes === 0, 30_000, 'outbox settled');
   const metricsText = async () => (await fetch(`${s.url}/metrics`)).text();
   const webhookCount = async (outcome: string) => {
     const m = new RegExp(`omnistock_channel_webhooks_total\\{channel="${CH}",outcome="${outcome}"\\} (\\d+)`).exec(await metricsText());
     return Number(m?.[1] ?? 0);
   };
-  const connect = async () => {
+  const connect = async (limits: { restoreRate?: number; bucketSize?: number } = {}) => {
     shop.deliverWebhooksTo(`${s.url}/webhooks/shopify/${CH}`);
     const r = await api(s, 'PUT', `/v1/channels/${CH}`, {
       kind: 'shopify', pool: ['ams-01', 'utr-02', 'wh-1'], bufferUnits: 0,
-      settings: { shop: shop.shop, accessToken: shop.accessToken, apiSecret: shop.apiSecret, adminUrl: shop.adminUrl, locationMap: { [ams]: 'ams-01', [utr]: 'utr-02', [wh]: 'wh-1' } },
+      settings: { shop: shop.shop, accessToken: shop.accessToken, apiSecret: shop.apiSecret, adminUrl: shop.adminUrl, locationMap: { [ams]: 'ams-01', [utr]: 'utr-02', [wh]: 'wh-1' }, ...limits },
     });
     expect([200, 201], JSON.stringify(r.json)).toContain(r.status);
   };
@@ -43,7 +53,7 @@ export function defineShopifyE2ESuite(makeDeployment: () => Promise<Deployment>)
     for (const sku of Object.keys(skus)) shop.addProduct(sku, { [ams]: 0, [utr]: 0, [wh]: 0 });
     const events = Object.entries(skus).flatMap(([sku, q]) => [counted(sku, 'ams-01', q.ams ?? 0), counted(sku, 'utr-02', q.utr ?? 0), counted(sku, 'wh-1', q.wh ?? 0)]);
     for (let i = 0; i < events.length; i += 900) await postEvents(s, events.slice(i, i + 900));
-    await waitUntil(() => Object.entries(skus).every(([sku, q]) => shows(sku, ams) === (q.ams ?? 0) && shows(sku, utr) === (q.utr ?? 0) && shows(sku, wh) === (q.wh ?? 0)), 60_000, 'seeded figures on Shopify');
+    await until(() => Object.entries(skus).every(([sku, q]) => shows(sku, ams) === (q.ams ?? 0) && shows(sku, utr) === (q.utr ?? 0) && shows(sku, wh) === (q.wh ?? 0)), 60_000, 'seeded figures on Shopify');
     await settled();
   };
   const flush = () => shop.webhooks.flush();
@@ -60,8 +70,8 @@ export function defineShopifyE2ESuite(makeDeployment: () => Promise<Deployment>)
   }, 120_000);
 
   afterAll(async () => {
-    await s?.stop();
     await shop?.stop();
+    await s?.stop();
     await d?.cleanup();
   });
 
@@ -141,21 +151,25 @@ export function defineShopifyE2ESuite(makeDeployment: () => Promise<Deployment>)
       await flush();
     });
 
-    it('a throttled burst converges', async () => {
+    it('a throttled burst converges', { timeout: 180_000 }, async () => {
       const skus = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`SH-B${i}`, { ams: 3, utr: 2, wh: 1 }]));
       await seed(skus);
+      // The shop's plan: one inventorySetQuantities call (15 points) a second, configured on
+      // the channel too; the shop's bucket starts empty, so the first calls are THROTTLED.
       shop.setBucketSize(30);
-      shop.setRestoreRate(15); // one inventorySetQuantities call (15 points) a second
+      shop.setRestoreRate(15);
+      await connect({ restoreRate: 15, bucketSize: 30 });
       shop.bucket.drain();
       const throttledBefore = shop.graphql.log.filter((l) => l.throttled).length;
       const events = Object.keys(skus).flatMap((sku) => [sold(sku, 'ams-01', 1), sold(sku, 'utr-02', 1)]);
       await postEvents(s, events, false);
-      await waitUntil(() => Object.keys(skus).every((sku) => shows(sku, ams) === 2 && shows(sku, utr) === 1 && shows(sku, wh) === 1), 60_000, 'burst converged');
+      await until(() => Object.keys(skus).every((sku) => shows(sku, ams) === 2 && shows(sku, utr) === 1 && shows(sku, wh) === 1), 60_000, 'burst converged');
       expect(shop.graphql.log.filter((l) => l.throttled).length).toBeGreaterThan(throttledBefore);
+      await settled();
       shop.setBucketSize(2000);
       shop.setRestoreRate(100);
       shop.bucket.fill();
-      await settled();
+      await connect();
     });
 
     it('a crash with pending pushes loses none', async () => {

@@ -198,6 +198,11 @@ export class ShopifyConnector implements ChannelConnector {
     });
   }
 
+  /** The `available` this level's baseline holds (null: none yet). */
+  async accountedAvailable(itemNum: number, locNum: number): Promise<number | null> {
+    return (await this.levels.get(LevelBook.key(itemNum, locNum)))?.available ?? null;
+  }
+
   /** refunds/create put `quantity` back at a level: remembered so that its level change is not taken for an edit. */
   async creditRestock(itemNum: number, locNum: number, refundLineRef: string, quantity: number): Promise<void> {
     const key = LevelBook.key(itemNum, locNum);

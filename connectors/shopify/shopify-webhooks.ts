@@ -117,7 +117,12 @@ export class ShopifyWebhooks implements WebhookReceiver {
           await this.c.quarantineOnce([{ channelRef: `gid://shopify/InventoryItem/${itemNum}`, reason: 'Shopify variant has no SKU of ours', payload: json }]);
           return { outcome: 'quarantined', detail: `inventory item ${itemNum} has no SKU of ours` };
         }
-        // Shopify's figure is read again, so reordered or repeated deliveries change nothing.
+        // A figure already accounted for (the echo of our push once its answer is recorded, a
+        // redelivery) needs no read; anything else is read again from Shopify, so that
+        // reordered or repeated deliveries change nothing.
+        if (p.data.available !== null && (await this.c.accountedAvailable(itemNum, locNum)) === p.data.available) {
+          return { outcome: 'ignored', detail: `level of ${sku}: already accounted for` };
+        }
         const v = await this.c.reconcileLevel(itemNum, locNum);
         if (v?.kind === 'merchant-edit') return { outcome: 'applied', detail: `merchant edit of ${sku}: ${v.delta > 0 ? '+' : ''}${v.delta}` };
         return { outcome: 'ignored', detail: `level of ${sku}: ${v?.kind ?? 'not stocked'}` };

@@ -64,6 +64,7 @@ export class ShopifyStandIn {
   }
 
   async stop(): Promise<void> {
+    this.webhooks.target = null;
     await this.webhooks.flush();
     const s = this.server;
     this.server = null;

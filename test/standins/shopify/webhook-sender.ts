@@ -96,9 +96,9 @@ export class WebhookSender {
   }
 
   private async send(d: Delivery): Promise<void> {
-    const t = this.target;
-    if (!t) return;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const t = this.target;
+      if (!t) return; // stopped: what is left is not delivered
       let status: number | null = null;
       try {
         const res = await fetch(t.url, { method: 'POST', headers: webhookHeaders(d, t), body: d.body, signal: AbortSignal.timeout(5_000) });
