@@ -162,10 +162,14 @@ describe('DELETE and POST /sync', () => {
   it('sync answers 202 at once and re-pushes what the channel lost', async () => {
     standin.setShown('AV-1', null, 99);
     await s.db.query("UPDATE channel_outbox SET acked_quantity = 99, version = version + 1 WHERE channel_id = 'av' AND sku = 'AV-1'");
+    standin.pendingEvents.push({ eventId: 'pulled-1', type: 'stock.received', sku: 'PULL-1', locationId: 'utr-02', quantity: 3, occurredAt: new Date().toISOString(), source: 'web' });
     const r = await api(s, 'POST', '/v1/channels/av/sync');
     expect(r.status).toBe(202);
     expect(r.json).toEqual({ channelId: 'av', accepted: true });
     await waitUntil(() => standin.show('AV-1', null) === 6, 10_000, 'sync re-push');
+    // ... and pulled what the channel had for us.
+    await waitUntil(async () => (await api(s, 'GET', '/v1/availability/PULL-1')).json.network.onHand === 3, 10_000, 'pulled event applied');
+    expect((await api(s, 'GET', '/v1/channels/av/status')).json.lastPullAt).not.toBeNull();
   });
 
   it('stops syncing and keeps history; sync on a deleted channel is a 409; a PUT resumes it', async () => {

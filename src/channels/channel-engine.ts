@@ -80,6 +80,9 @@ export class ChannelEngine {
 
   constructor(private readonly o: ChannelEngineOptions) {
     this.metrics = createChannelMetrics(o.registry);
+    this.metrics.setPendingSource(async () => (await o.db.query<{ channel: string; pending: number }>(
+      `SELECT channel_id AS channel, count(*)::int AS pending FROM channel_outbox
+        WHERE version > acked_version AND parked IS NULL GROUP BY channel_id`)));
     this.intake = new ChangeIntake(o.db, () => [...this.active.values()].map((a) => a.published), (err) => o.logger.warn({ err }, 'channel publisher flush failed'));
   }
 
@@ -262,22 +265,27 @@ export class ChannelEngine {
     // Figures may have been missed (an announcement lost): recompute them all; unchanged ones coalesce away.
     void publishAll(this.o.db, a.published).catch((err: unknown) => a.runner.reportError({ message: `sync publish: ${(err as Error).message}`, retryable: true }));
     a.runner.wake();
-    const pull = a.runner.connector.pull?.bind(a.runner.connector);
-    if (pull) {
-      void (async () => {
-        try {
-          await pull(a.runner.signal);
-          a.runner.lastPullAt = new Date().toISOString();
-        } catch (err) {
-          a.runner.reportError({ message: `pull failed: ${(err as Error).message}`, retryable: true });
-        }
-      })();
-    }
+    void this.pull(id);
     return { started: true };
   }
 
+  /** The connector's pull (orders, counts, catalogue), reported in the status; never throws. */
+  async pull(id: string): Promise<void> {
+    const a = this.active.get(id);
+    const pull = a?.runner.connector.pull?.bind(a.runner.connector);
+    if (!a || !pull) return;
+    try {
+      await pull(a.runner.signal);
+      a.runner.lastPullAt = new Date().toISOString();
+    } catch (err) {
+      a.runner.reportError({ message: `pull failed: ${(err as Error).message}`, retryable: true });
+    }
+  }
+
+  /** The scheduled job: each channel pulls (what webhooks may have missed), then its drift is checked. */
   async runDriftAll(): Promise<void> {
     for (const id of [...this.active.keys()]) {
+      await this.pull(id);
       try {
         await this.runDrift(id);
       } catch (err) {
