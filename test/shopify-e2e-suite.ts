@@ -119,6 +119,24 @@ export function defineShopifyE2ESuite(makeDeployment: () => Promise<Deployment>)
       await waitUntil(() => shows('SH-2', ams) === 6, 20_000, 'Shopify back at 6');
     });
 
+    it('fulfilment ships the reserved units; a refund with restock puts them back, once', async () => {
+      await seed({ 'SH-9': { utr: 6 } });
+      const o = shop.placeOrder({ lines: [{ sku: 'SH-9', quantity: 2 }], locationId: utr, pickup: true });
+      await flush();
+      expect(at(await stock('SH-9'), 'utr-02')).toMatchObject({ onHand: 6, reserved: 2, atp: 4 });
+      shop.fulfil(o);
+      await flush();
+      await waitUntil(async () => at(await stock('SH-9'), 'utr-02').onHand === 4, 20_000, 'fulfilment in the ledger');
+      expect(at(await stock('SH-9'), 'utr-02')).toMatchObject({ onHand: 4, reserved: 0, atp: 4 });
+      shop.webhooks.duplicateNext(1);
+      shop.refundWithRestock(o, [{ sku: 'SH-9', quantity: 1 }]);
+      await flush();
+      await waitUntil(async () => at(await stock('SH-9'), 'utr-02').onHand === 5, 20_000, 'restock in the ledger');
+      await settled();
+      expect(at(await stock('SH-9'), 'utr-02')).toMatchObject({ onHand: 5, reserved: 0, atp: 5 });
+      expect(shows('SH-9', utr)).toBe(5);
+    });
+
     it("a merchant's edit in the Shopify admin lands in the ledger as an adjustment", async () => {
       await seed({ 'SH-3': { ams: 7 } });
       shop.merchantSetAvailable('SH-3', ams, 11);

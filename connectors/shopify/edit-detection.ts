@@ -16,29 +16,35 @@
 export interface LevelFigures { available: number; onHand: number }
 
 export type LevelVerdict =
-  | { kind: 'unchanged' | 'echo' | 'shopify-order' | 'fulfilment' }
-  | { kind: 'merchant-edit'; delta: number; creditUsed: number }
-  | { kind: 'restock-explained'; creditUsed: number };
+  | { kind: 'unchanged' | 'echo' | 'shopify-order' }
+  | { kind: 'fulfilment'; shipCreditAfter: number }
+  | { kind: 'merchant-edit'; delta: number; creditUsed: number; shipCreditAfter: number }
+  | { kind: 'restock-explained'; creditUsed: number; shipCreditAfter: number };
 
 /**
  * `pushed`: figures we set recently (an echo may be seen before the push's answer is recorded);
- * `restockCredit`: units refunds/create already returned at this level and not yet matched.
+ * `restockCredit`: units refunds/create already returned at this level and not yet matched;
+ * `shipCredit`: units fulfillments/create shipped from this level and not yet matched (negative:
+ * an on_hand drop seen before its fulfilment webhook, which that webhook will settle).
  */
-export function classifyLevelChange(base: LevelFigures, now: LevelFigures, pushed: ReadonlySet<number>, restockCredit: number): LevelVerdict {
+export function classifyLevelChange(base: LevelFigures, now: LevelFigures, pushed: ReadonlySet<number>, restockCredit: number, shipCredit = 0): LevelVerdict {
   const dA = now.available - base.available;
   const dH = now.onHand - base.onHand;
   if (dA === 0 && dH === 0) return { kind: 'unchanged' };
+  // Only on_hand moved: a fulfilment (a merchant's edit always moves available).
+  if (dA === 0) return { kind: 'fulfilment', shipCreditAfter: shipCredit + dH };
   if (dH === 0) return { kind: 'shopify-order' };
-  if (dA === 0) return { kind: 'fulfilment' };
   if (dA === dH && pushed.has(now.available)) return { kind: 'echo' };
-  // on_hand moved: that part is the merchant's (or a restock). When available moved by a
-  // different amount too, the rest is an order or a cancellation committed meanwhile.
-  let delta = dH;
+  // on_hand moved with available: the merchant's part is what fulfilments and restocks known
+  // from their own webhooks do not explain. Orders and cancellations move available only.
+  const shipped = Math.max(0, shipCredit);
+  let delta = dH + shipped;
+  const shipCreditAfter = shipCredit - shipped;
   let creditUsed = 0;
   if (delta > 0 && restockCredit > 0) {
     creditUsed = Math.min(delta, restockCredit);
     delta -= creditUsed;
   }
-  if (delta === 0) return { kind: 'restock-explained', creditUsed };
-  return { kind: 'merchant-edit', delta, creditUsed };
+  if (delta === 0) return { kind: 'restock-explained', creditUsed, shipCreditAfter };
+  return { kind: 'merchant-edit', delta, creditUsed, shipCreditAfter };
 }

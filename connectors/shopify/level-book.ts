@@ -6,7 +6,15 @@
 import type { ConnectorState } from '../channel-connector.js';
 import type { LevelFigures } from './edit-detection.js';
 
-export interface LevelRecord extends LevelFigures { seq: number; credit: number; refundLines: string[] }
+export interface LevelRecord extends LevelFigures {
+  seq: number;
+  /** Restocked units (refunds/create) not yet matched. */
+  credit: number;
+  refundLines: string[];
+  /** Shipped units (fulfillments/create) not yet matched; see classifyLevelChange. */
+  ship?: number;
+  shipLines?: string[];
+}
 
 export class LevelBook {
   private readonly cache = new Map<string, LevelRecord | null>();
@@ -30,7 +38,7 @@ export class LevelBook {
 
   async put(key: string, rec: LevelRecord): Promise<void> {
     const prev = this.cache.get(key);
-    if (prev && prev.available === rec.available && prev.onHand === rec.onHand && prev.seq === rec.seq && prev.credit === rec.credit && prev.refundLines.length === rec.refundLines.length) return;
+    if (prev && prev.available === rec.available && prev.onHand === rec.onHand && prev.seq === rec.seq && prev.credit === rec.credit && prev.refundLines.length === rec.refundLines.length && prev.ship === rec.ship && prev.shipLines?.length === rec.shipLines?.length) return;
     await this.state.set(key, JSON.stringify(rec));
     this.cache.set(key, rec);
   }

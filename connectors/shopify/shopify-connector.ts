@@ -175,7 +175,7 @@ export class ShopifyConnector implements ChannelConnector {
         await this.levels.put(key, { ...now, seq: 0, credit: 0, refundLines: [] });
         return { kind: 'unchanged' } as LevelVerdict;
       }
-      const verdict = classifyLevelChange(base, now, this.levels.inFlight.get(key) ?? new Set(), base.credit);
+      const verdict = classifyLevelChange(base, now, this.levels.inFlight.get(key) ?? new Set(), base.credit, base.ship ?? 0);
       const next: LevelRecord = { ...base, ...now };
       if (verdict.kind === 'merchant-edit') {
         const sku = this.catalogue.skuOf(itemNum);
@@ -193,6 +193,7 @@ export class ShopifyConnector implements ChannelConnector {
         }
       }
       if (verdict.kind === 'merchant-edit' || verdict.kind === 'restock-explained') next.credit = base.credit - verdict.creditUsed;
+      if (verdict.kind === 'merchant-edit' || verdict.kind === 'restock-explained' || verdict.kind === 'fulfilment') next.ship = verdict.shipCreditAfter;
       await this.levels.put(key, next);
       return verdict;
     });
@@ -210,6 +211,16 @@ export class ShopifyConnector implements ChannelConnector {
       const base = await this.levels.get(key);
       if (!base || base.refundLines.includes(refundLineRef)) return;
       await this.levels.put(key, { ...base, credit: base.credit + quantity, refundLines: [...base.refundLines.slice(-50), refundLineRef] });
+    });
+  }
+
+  /** fulfillments/create shipped `quantity` from a level: remembered so that its on_hand drop is not taken for an edit. */
+  async creditShipment(itemNum: number, locNum: number, lineRef: string, quantity: number): Promise<void> {
+    const key = LevelBook.key(itemNum, locNum);
+    await this.levels.exclusive(key, async () => {
+      const base = await this.levels.get(key);
+      if (!base || (base.shipLines ?? []).includes(lineRef)) return;
+      await this.levels.put(key, { ...base, ship: (base.ship ?? 0) + quantity, shipLines: [...(base.shipLines ?? []).slice(-50), lineRef] });
     });
   }
 
@@ -325,7 +336,7 @@ export class ShopifyConnector implements ChannelConnector {
       await this.levels.exclusive(key, async () => {
         const base = await this.levels.get(key);
         const h = onHand ?? (base ? base.onHand + (p.quantity - base.available) : p.quantity);
-        await this.levels.put(key, { seq: base?.seq ?? 0, credit: base?.credit ?? 0, refundLines: base?.refundLines ?? [], available: p.quantity, onHand: h });
+        await this.levels.put(key, { ...(base ?? { seq: 0, credit: 0, refundLines: [] }), available: p.quantity, onHand: h });
       });
     }
   }

@@ -82,6 +82,13 @@ export class ShopifyWebhooks implements WebhookReceiver {
         const p = fulfillmentSchema.safeParse(json);
         if (!p.success) return { outcome: 'malformed', detail: `fulfillments/create: ${formatZodIssues(p.error.issues)}` };
         if (p.data.status !== 'success') return { outcome: 'ignored', detail: `fulfilment status ${p.data.status}` };
+        const shippedFrom = p.data.location_id;
+        if (shippedFrom) {
+          for (const l of p.data.line_items) {
+            const itemNum = l.sku ? this.c.catalogue.itemOf(l.sku) : undefined;
+            if (itemNum !== undefined && l.quantity > 0) await this.c.creditShipment(itemNum, shippedFrom, `${p.data.id}:${l.id}`, l.quantity);
+          }
+        }
         const r = await orders.fulfilled(String(p.data.order_id), p.data.created_at, mapFulfilment(p.data));
         return { outcome: r.duplicate ? 'ignored' : 'applied', detail: `order ${r.orderRef}: ${r.state}` };
       }

@@ -28,7 +28,7 @@ export const refundSchema = z.object({
     restock_type: z.string(), line_item: lineItem,
   })),
 });
-export const fulfillmentSchema = z.object({ id, order_id: id, created_at: at, status: z.string(), line_items: z.array(lineItem) });
+export const fulfillmentSchema = z.object({ id, order_id: id, created_at: at, status: z.string(), location_id: id.nullable().optional(), line_items: z.array(lineItem) });
 
 export const locationGid = (n: number) => `gid://shopify/Location/${n}`;
 export const itemGid = (n: number) => `gid://shopify/InventoryItem/${n}`;
