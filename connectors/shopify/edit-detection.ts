@@ -17,34 +17,27 @@ export interface LevelFigures { available: number; onHand: number }
 
 export type LevelVerdict =
   | { kind: 'unchanged' | 'echo' | 'shopify-order' }
-  | { kind: 'fulfilment'; shipCreditAfter: number }
-  | { kind: 'merchant-edit'; delta: number; creditUsed: number; shipCreditAfter: number }
-  | { kind: 'restock-explained'; creditUsed: number; shipCreditAfter: number };
+  | { kind: 'fulfilment' | 'explained'; pendingAfter: number }
+  | { kind: 'merchant-edit'; delta: number; pendingAfter: number };
 
 /**
- * `pushed`: figures we set recently (an echo may be seen before the push's answer is recorded);
- * `restockCredit`: units refunds/create already returned at this level and not yet matched;
- * `shipCredit`: units fulfillments/create shipped from this level and not yet matched (negative:
- * an on_hand drop seen before its fulfilment webhook, which that webhook will settle).
+ * `pushed`: figures we set recently (an echo may be seen before the push's answer is recorded).
+ * `pending`: the on_hand change that fulfillments/create (−shipped) and refunds/create
+ * (+restocked) reported for this level and no classification has matched yet; negative or
+ * positive. An on_hand drop seen before its fulfilment webhook leaves the opposite amount
+ * pending, which that webhook then settles.
  */
-export function classifyLevelChange(base: LevelFigures, now: LevelFigures, pushed: ReadonlySet<number>, restockCredit: number, shipCredit = 0): LevelVerdict {
+export function classifyLevelChange(base: LevelFigures, now: LevelFigures, pushed: ReadonlySet<number>, pending = 0): LevelVerdict {
   const dA = now.available - base.available;
   const dH = now.onHand - base.onHand;
   if (dA === 0 && dH === 0) return { kind: 'unchanged' };
-  // Only on_hand moved: a fulfilment (a merchant's edit always moves available).
-  if (dA === 0) return { kind: 'fulfilment', shipCreditAfter: shipCredit + dH };
-  if (dH === 0) return { kind: 'shopify-order' };
+  // on_hand fell and available did not move: a fulfilment (an edit always moves available).
+  if (dA === 0 && dH < 0) return { kind: 'fulfilment', pendingAfter: pending - dH };
   if (dA === dH && pushed.has(now.available)) return { kind: 'echo' };
-  // on_hand moved with available: the merchant's part is what fulfilments and restocks known
-  // from their own webhooks do not explain. Orders and cancellations move available only.
-  const shipped = Math.max(0, shipCredit);
-  let delta = dH + shipped;
-  const shipCreditAfter = shipCredit - shipped;
-  let creditUsed = 0;
-  if (delta > 0 && restockCredit > 0) {
-    creditUsed = Math.min(delta, restockCredit);
-    delta -= creditUsed;
-  }
-  if (delta === 0) return { kind: 'restock-explained', creditUsed, shipCreditAfter };
-  return { kind: 'merchant-edit', delta, creditUsed, shipCreditAfter };
+  // on_hand moved (or the webhooks reported it should have): the merchant's part is what the
+  // fulfilments and restocks known from their own webhooks do not explain. Orders and
+  // cancellations move available only.
+  const delta = dH - pending;
+  if (delta === 0) return dH === 0 ? { kind: 'shopify-order' } : { kind: 'explained', pendingAfter: 0 };
+  return { kind: 'merchant-edit', delta, pendingAfter: 0 };
 }

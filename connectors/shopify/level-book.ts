@@ -8,12 +8,10 @@ import type { LevelFigures } from './edit-detection.js';
 
 export interface LevelRecord extends LevelFigures {
   seq: number;
-  /** Restocked units (refunds/create) not yet matched. */
-  credit: number;
-  refundLines: string[];
-  /** Shipped units (fulfillments/create) not yet matched; see classifyLevelChange. */
-  ship?: number;
-  shipLines?: string[];
+  /** The on_hand change fulfilment and refund webhooks reported and no classification matched yet (classifyLevelChange). */
+  pending: number;
+  /** Fulfilment and refund lines already counted in `pending` (a redelivery adds nothing). */
+  causes: string[];
 }
 
 export class LevelBook {
@@ -38,7 +36,7 @@ export class LevelBook {
 
   async put(key: string, rec: LevelRecord): Promise<void> {
     const prev = this.cache.get(key);
-    if (prev && prev.available === rec.available && prev.onHand === rec.onHand && prev.seq === rec.seq && prev.credit === rec.credit && prev.refundLines.length === rec.refundLines.length && prev.ship === rec.ship && prev.shipLines?.length === rec.shipLines?.length) return;
+    if (prev && prev.available === rec.available && prev.onHand === rec.onHand && prev.seq === rec.seq && prev.pending === rec.pending && prev.causes.length === rec.causes.length) return;
     await this.state.set(key, JSON.stringify(rec));
     this.cache.set(key, rec);
   }

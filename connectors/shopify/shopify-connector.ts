@@ -21,6 +21,9 @@ import { itemGid, locationGid } from './webhook-payloads.js';
 /** inventorySetQuantities' requested cost with our selection (10 for the mutation + the selection), whatever the batch size. */
 export const PUSH_CALL_COST = 15;
 
+/** How long after Shopify's own order decrement the connector waits before re-aligning the level. */
+const REALIGN_AFTER_MS = 1500;
+
 const levelGid = (locNum: number, itemNum: number) => `gid://shopify/InventoryLevel/${locNum}?inventory_item_id=${itemNum}`;
 
 export interface PulledLevel { itemNum: number; sku: string | null; locNum: number; figures: LevelFigures }
@@ -54,6 +57,9 @@ export class ShopifyConnector implements ChannelConnector {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.realigns.values()) clearTimeout(t);
+    this.realigns.clear();
     this.client.close();
   }
 
@@ -172,10 +178,10 @@ export class ShopifyConnector implements ChannelConnector {
       if (!now) return null;
       const base = await this.levels.get(key);
       if (!base) {
-        await this.levels.put(key, { ...now, seq: 0, credit: 0, refundLines: [] });
+        await this.levels.put(key, { ...now, seq: 0, pending: 0, causes: [] });
         return { kind: 'unchanged' } as LevelVerdict;
       }
-      const verdict = classifyLevelChange(base, now, this.levels.inFlight.get(key) ?? new Set(), base.credit, base.ship ?? 0);
+      const verdict = classifyLevelChange(base, now, this.levels.inFlight.get(key) ?? new Set(), base.pending);
       const next: LevelRecord = { ...base, ...now };
       if (verdict.kind === 'merchant-edit') {
         const sku = this.catalogue.skuOf(itemNum);
@@ -192,8 +198,8 @@ export class ShopifyConnector implements ChannelConnector {
           if (r.rejected.length) throw new Error(`merchant edit of ${sku} at ${ours} refused by ingest: ${r.rejected[0]!.error}`);
         }
       }
-      if (verdict.kind === 'merchant-edit' || verdict.kind === 'restock-explained') next.credit = base.credit - verdict.creditUsed;
-      if (verdict.kind === 'merchant-edit' || verdict.kind === 'restock-explained' || verdict.kind === 'fulfilment') next.ship = verdict.shipCreditAfter;
+      if (verdict.kind === 'shopify-order') this.scheduleRealign(itemNum, locNum);
+      if ('pendingAfter' in verdict) next.pending = verdict.pendingAfter;
       await this.levels.put(key, next);
       return verdict;
     });
@@ -204,23 +210,49 @@ export class ShopifyConnector implements ChannelConnector {
     return (await this.levels.get(LevelBook.key(itemNum, locNum)))?.available ?? null;
   }
 
-  /** refunds/create put `quantity` back at a level: remembered so that its level change is not taken for an edit. */
-  async creditRestock(itemNum: number, locNum: number, refundLineRef: string, quantity: number): Promise<void> {
+  private readonly realigns = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  /**
+   * Shopify committed (or, cancelling, restocked) an order's units at a location of its choice;
+   * our routing may have reserved them elsewhere, and then nothing in our ledger changes at this
+   * location and no push would come. After a short wait (for the order's own webhook to be
+   * routed), put back the figure we published here, compare-and-set against what Shopify shows.
+   */
+  private scheduleRealign(itemNum: number, locNum: number): void {
     const key = LevelBook.key(itemNum, locNum);
-    await this.levels.exclusive(key, async () => {
-      const base = await this.levels.get(key);
-      if (!base || base.refundLines.includes(refundLineRef)) return;
-      await this.levels.put(key, { ...base, credit: base.credit + quantity, refundLines: [...base.refundLines.slice(-50), refundLineRef] });
-    });
+    if (this.stopped || this.realigns.has(key)) return;
+    const t = setTimeout(() => {
+      this.realigns.delete(key);
+      void this.realign(itemNum, locNum).catch((err: unknown) => {
+        this.ctx.reportError({ sku: this.catalogue.skuOf(itemNum), message: `re-aligning after a Shopify order: ${(err as Error).message}`, retryable: true });
+      });
+    }, REALIGN_AFTER_MS);
+    t.unref();
+    this.realigns.set(key, t);
   }
 
-  /** fulfillments/create shipped `quantity` from a level: remembered so that its on_hand drop is not taken for an edit. */
-  async creditShipment(itemNum: number, locNum: number, lineRef: string, quantity: number): Promise<void> {
+  private async realign(itemNum: number, locNum: number): Promise<void> {
+    const sku = this.catalogue.skuOf(itemNum);
+    if (!sku || this.stopped) return;
+    const ours = await this.ctx.lastPublished(sku, locationGid(locNum));
+    const shown = await this.accountedAvailable(itemNum, locNum);
+    if (ours === null || shown === null || ours === shown) return;
+    const r = await this.push([{ sku, channelLocation: locationGid(locNum), quantity: ours, expected: shown, idempotencyKey: `realign:${itemNum}:${locNum}:${shown}->${ours}:${Date.now()}` }], AbortSignal.timeout(30_000));
+    const o = r.outcomes[0];
+    if (o && !o.ok && o.actual === undefined) throw new Error(o.error);
+  }
+
+  /**
+   * A fulfilment (−quantity) or a restocking refund (+quantity) changed on_hand at a level:
+   * remembered so that the change is not taken for a merchant's edit. `cause` dedupes.
+   */
+  async noteOnHandCause(itemNum: number, locNum: number, cause: string, onHandChange: number): Promise<void> {
     const key = LevelBook.key(itemNum, locNum);
     await this.levels.exclusive(key, async () => {
       const base = await this.levels.get(key);
-      if (!base || (base.shipLines ?? []).includes(lineRef)) return;
-      await this.levels.put(key, { ...base, ship: (base.ship ?? 0) + quantity, shipLines: [...(base.shipLines ?? []).slice(-50), lineRef] });
+      if (!base || base.causes.includes(cause)) return;
+      await this.levels.put(key, { ...base, pending: base.pending + onHandChange, causes: [...base.causes.slice(-100), cause] });
     });
   }
 
@@ -336,7 +368,7 @@ export class ShopifyConnector implements ChannelConnector {
       await this.levels.exclusive(key, async () => {
         const base = await this.levels.get(key);
         const h = onHand ?? (base ? base.onHand + (p.quantity - base.available) : p.quantity);
-        await this.levels.put(key, { ...(base ?? { seq: 0, credit: 0, refundLines: [] }), available: p.quantity, onHand: h });
+        await this.levels.put(key, { ...(base ?? { seq: 0, pending: 0, causes: [] }), available: p.quantity, onHand: h });
       });
     }
   }

@@ -86,7 +86,7 @@ export class ShopifyWebhooks implements WebhookReceiver {
         if (shippedFrom) {
           for (const l of p.data.line_items) {
             const itemNum = l.sku ? this.c.catalogue.itemOf(l.sku) : undefined;
-            if (itemNum !== undefined && l.quantity > 0) await this.c.creditShipment(itemNum, shippedFrom, `${p.data.id}:${l.id}`, l.quantity);
+            if (itemNum !== undefined && l.quantity > 0) await this.c.noteOnHandCause(itemNum, shippedFrom, `fulfilment:${p.data.id}:${l.id}`, -l.quantity);
           }
         }
         const r = await orders.fulfilled(String(p.data.order_id), p.data.created_at, mapFulfilment(p.data));
@@ -105,7 +105,7 @@ export class ShopifyWebhooks implements WebhookReceiver {
           const sku = l.line_item.sku;
           const itemNum = sku ? this.c.catalogue.itemOf(sku) : undefined;
           if (itemNum !== undefined && l.location_id && ['return', 'legacy_restock'].includes(l.restock_type)) {
-            await this.c.creditRestock(itemNum, l.location_id, `${p.data.id}:${l.id}`, l.quantity);
+            await this.c.noteOnHandCause(itemNum, l.location_id, `refund:${p.data.id}:${l.id}`, l.quantity);
           }
         }
         const r = await orders.restocked(String(p.data.order_id), String(p.data.id), lines, p.data.created_at);
