@@ -34,6 +34,7 @@ export class ShopifyStandIn {
   private port = 0;
   private failures: number[] = [];
   private down = false;
+  private hang = false;
   /** Requests that reached the endpoint (after auth), counted per answer status. */
   requests = 0;
 
@@ -176,6 +177,11 @@ export class ShopifyStandIn {
     for (let i = 0; i < n; i++) this.failures.push(status);
   }
 
+  /** While hanging, GraphQL requests are read and never answered (a push in flight when the caller dies). */
+  setHang(hang: boolean): void {
+    this.hang = hang;
+  }
+
   /** While down, every GraphQL request answers 503. */
   setDown(down: boolean): void {
     this.down = down;
@@ -217,6 +223,7 @@ export class ShopifyStandIn {
       return send(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
     }
     this.requests++;
+    if (this.hang) return; // never answered; closed when the stand-in stops
     const failure = this.down ? 503 : this.failures.shift();
     if (failure !== undefined) return send(failure, { errors: 'Service Unavailable' });
     let body: unknown;
