@@ -4,7 +4,7 @@ export const LOCATIONS = `query OmnistockLocations { locations(first: 250, inclu
 
 export const LOCATION_LEVELS = `query OmnistockLevels($location: ID!, $after: String) {
   location(id: $location) {
-    inventoryLevels(first: 100, after: $after) {
+    inventoryLevels(first: 200, after: $after) {
       pageInfo { hasNextPage endCursor }
       nodes { item { id sku } quantities(names: ["available", "on_hand"]) { name quantity } }
     }

@@ -86,7 +86,9 @@ export class ShopifyConnector implements ChannelConnector {
       if (!l || !l.isActive) this.ctx.reportError({ message: `Shopify location ${gidValue} (mapped to ${ours}) ${l ? 'is inactive' : 'does not exist in the shop'}`, retryable: false });
       else mapped.push(numOf(gidValue));
     }
-    const useBulk = this.catalogue.size * Math.max(1, mapped.length) >= this.ctx.settings.bulkFrom;
+    // The first pull does not know the catalogue's size: a bulk operation costs one query
+    // whatever the size, where paging a large catalogue would take minutes of cost budget.
+    const useBulk = this.catalogue.size === 0 || this.catalogue.size * Math.max(1, mapped.length) >= this.ctx.settings.bulkFrom;
     const levels = useBulk ? await this.bulkLevels(mapped, signal) : await this.pagedLevels(mapped, signal);
     notes.push(`${levels.length} inventory levels read at ${mapped.length} locations (${useBulk ? 'bulk operation' : 'paged'})`);
 
