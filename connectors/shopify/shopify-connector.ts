@@ -24,6 +24,9 @@ export const PUSH_CALL_COST = 15;
 /** How long after Shopify's own order decrement the connector waits before re-aligning the level. */
 const REALIGN_AFTER_MS = 1500;
 
+/** More unknown SKUs than this in one push or read-back: read the catalogue in bulk instead of looking them up. */
+const BULK_LOOKUP_FROM = 100;
+
 const levelGid = (locNum: number, itemNum: number) => `gid://shopify/InventoryLevel/${locNum}?inventory_item_id=${itemNum}`;
 
 export interface PulledLevel { itemNum: number; sku: string | null; locNum: number; figures: LevelFigures }
@@ -260,7 +263,14 @@ export class ShopifyConnector implements ChannelConnector {
 
   /** The catalogue entry for `sku`, looking Shopify up for SKUs created since the last pull. */
   private async resolveSkus(skus: string[], signal: AbortSignal): Promise<void> {
-    const missing = [...new Set(skus.filter((s) => this.catalogue.itemOf(s) === undefined))];
+    let missing = [...new Set(skus.filter((s) => this.catalogue.itemOf(s) === undefined))];
+    // Many unknown SKUs (a new channel, a big new range): one bulk read of the catalogue costs
+    // a few points where a lookup per 25 SKUs would take minutes of the cost budget.
+    if (missing.length > BULK_LOOKUP_FROM) {
+      await this.refreshCatalogue(signal);
+      missing = missing.filter((s) => this.catalogue.itemOf(s) === undefined);
+      if (missing.length > BULK_LOOKUP_FROM) return; // not in the shop: parked as not listed
+    }
     for (let i = 0; i < missing.length; i += 25) {
       const chunk = missing.slice(i, i + 25);
       const r = await this.client.read<{ inventoryItems: { nodes: Array<{ id: string; sku: string | null }> } }>(ITEMS_BY_SKU, { query: chunk.map((s) => `sku:'${s}'`).join(' OR ') }, signal);
@@ -268,6 +278,26 @@ export class ShopifyConnector implements ChannelConnector {
       for (const [item, sku] of found.matched) if (chunk.includes(sku)) this.catalogue.add(item, sku);
     }
     if (missing.length) await this.catalogue.save();
+  }
+
+  private catalogueRefresh: Promise<void> | null = null;
+
+  /** Reads every mapped location's items with a bulk operation into the catalogue (single flight). */
+  private refreshCatalogue(signal: AbortSignal): Promise<void> {
+    this.catalogueRefresh ??= (async () => {
+      try {
+        const mapped = Object.keys(this.ctx.settings.locationMap).map(numOf);
+        const levels = await this.bulkLevels(mapped, signal);
+        const items = new Map<number, string | null>();
+        for (const l of levels) items.set(l.itemNum, l.sku);
+        const { matched } = Catalogue.match([...items].map(([itemNum, sku]) => ({ itemNum, sku })));
+        for (const [item, sku] of matched) this.catalogue.add(item, sku);
+        await this.catalogue.save();
+      } finally {
+        this.catalogueRefresh = null;
+      }
+    })();
+    return this.catalogueRefresh;
   }
 
   /** The SKU of a Shopify inventory item (from the catalogue, else asked). */
