@@ -38,6 +38,8 @@ const orderSchema = z.object({
   method: z.enum(['ship', 'pickup']),
   pickupLocationId: z.string().optional(),
   destination: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
+  /** Where this order may be fulfilled from (our location ids); default: the channel's pool. */
+  locationIds: z.array(z.string().min(1)).min(1).optional(),
   lines: z.array(z.object({ sku: z.string().min(1), quantity: z.number().int().min(1), lineRef: z.string().min(1) })).min(1).max(500),
   occurredAt: z.iso.datetime({ offset: true }),
 });
@@ -156,6 +158,7 @@ class CustomConnector implements ChannelConnector {
           orderRef: m.order.orderRef, method: m.order.method, lines: m.order.lines, occurredAt: m.order.occurredAt,
           ...(m.order.pickupLocationId ? { pickupLocationId: m.order.pickupLocationId } : {}),
           ...(m.order.destination ? { destination: m.order.destination } : {}),
+          ...(m.order.locationIds ? { locationIds: m.order.locationIds } : {}),
         });
         return { outcome: r.state === 'unfulfillable' ? 'quarantined' : r.duplicate ? 'ignored' : 'applied', detail: r.state };
       }

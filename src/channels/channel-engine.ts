@@ -14,6 +14,7 @@ import type { IngestResult } from '../ingest/ingest-events.js';
 import type { PositionKey } from '../ledger/ledger-row.js';
 import { parseChanges } from '../reconciler/change-announcement.js';
 import type { ReservationService } from '../reservations/reservation-service.js';
+import type { RoutingService } from '../routing/routing-service.js';
 import type { RoutingIndex } from '../routing/routing-index.js';
 import { channelFigures, relevantLocations, type ChannelShape } from './channel-figures.js';
 import { createChannelMetrics, type ChannelMetrics } from './channel-metrics.js';
@@ -34,6 +35,8 @@ export interface ChannelEngineOptions {
   ingest(events: StockEvent[]): Promise<IngestResult>;
   reservations: ReservationService;
   routingIndex: RoutingIndex;
+  /** Channel orders are routed and held through it (contract §7, daily capacity). */
+  routing: RoutingService;
   registry: Registry;
   kinds: ChannelKindRegistry;
   logger: Logger;
@@ -201,7 +204,7 @@ export class ChannelEngine {
       await addQuarantine(this.o.db, r.id, items);
       this.metrics.quarantined.inc({ channel: r.id }, items.length);
     };
-    const sink = new OrdersSink({ db: this.o.db, reservations: this.o.reservations, index: this.o.routingIndex, ingest: this.o.ingest, quarantine });
+    const sink = new OrdersSink({ db: this.o.db, reservations: this.o.reservations, routing: this.o.routing, ingest: this.o.ingest, quarantine });
     return {
       channelId: r.id, settings, pool: r.pool, bufferUnits: r.bufferUnits,
       logger: this.o.logger.child({ channel: r.id, kind: r.kind }),

@@ -1,7 +1,12 @@
-// Orders placed on a channel (ChannelOrders port): routed over the channel's pool (contract §7's
-// rules, via the same planner as POST /v1/routing/plan) and held as one committed reservation
-// whose channel is the channel id. Every callback is idempotent and order-tolerant through the
-// channel_orders row:
+// Orders placed on a channel (ChannelOrders port): routed by RoutingService.plan with `reserve`
+// — the same code path as POST /v1/routing/plan, so contract §7's rules and each location's
+// daily capacity apply — over the order's locationIds ?? the channel's pool, with or without
+// destination (a marketplace order without coordinates: §7 step (2) skipped), and held as one
+// committed reservation whose channel is the channel id. The held reservation is exactly the plan.
+// Infeasible orders: the best partial plan is held (what can be, is reserved) and state is
+// 'reserved'; the missing lines are quarantined with the reason. Nothing holdable (no stock in
+// the pool, pickup store lacking a line, invalid order): 'unfulfillable', quarantined.
+// Every callback is idempotent and order-tolerant through the channel_orders row:
 //   placed     no row → 'placing' → plan + hold (reservation id derived from the order, so a
 //              retry after a crash holds nothing twice) → 'reserved' | 'unfulfillable'
 //   cancelled  releases; with no row yet, leaves state 'cancelled' (a tombstone): the order's
@@ -15,17 +20,17 @@ import type { Database } from '../db/database.js';
 import type { ChannelOrder, ChannelOrders, OrderOutcome, OrderState, QuarantinedItem } from '../../connectors/channel-connector.js';
 import type { StockEvent } from '../core/stock-event.js';
 import type { IngestResult } from '../ingest/ingest-events.js';
-import { planShip } from '../core/routing/plan-ship.js';
-import { planPickup } from '../core/routing/plan-pickup.js';
-import type { PlanResult } from '../core/routing/types.js';
-import type { RoutingIndex } from '../routing/routing-index.js';
-import { ReservationConflict, ReservationNotFound, ReservationShortage } from '../reservations/errors.js';
+import { MAX_TTL_SECONDS } from '../core/reservation.js';
+import { PlanConflict, RoutingInvalid } from '../routing/errors.js';
+import { planRequestErrors, planRequestSchema } from '../routing/plan-request.js';
+import type { RoutingService } from '../routing/routing-service.js';
+import { ReservationConflict, ReservationNotFound } from '../reservations/errors.js';
 import type { ReservationService } from '../reservations/reservation-service.js';
 
 export interface OrdersSinkDeps {
   db: Database;
   reservations: ReservationService;
-  index: RoutingIndex;
+  routing: RoutingService;
   ingest(events: StockEvent[]): Promise<IngestResult>;
   quarantine(items: QuarantinedItem[]): Promise<void>;
 }
@@ -35,6 +40,12 @@ interface OrderRow {
   reservation_id: string | null;
   allocations: Array<{ sku: string; locationId: string; quantity: number }>;
   detail: string | null;
+}
+
+interface Held {
+  allocations: Array<{ sku: string; locationId: string; quantity: number }>;
+  unassigned: Array<{ sku: string; quantity: number }>;
+  detail: string | undefined;
 }
 
 const RESERVATION_ID = /^[A-Za-z0-9._:~-]{1,128}$/;
@@ -113,58 +124,57 @@ export class OrdersSink {
     return outcome(o.orderRef, state, updated[0]!, false);
   }
 
-  private async hold(channelId: string, pool: readonly string[], o: ChannelOrder, reservationId: string) {
-    const allowed = new Set(o.locationIds ?? pool);
+  /**
+   * Routes and holds through RoutingService.plan with `reserve` (contract §7 rules, daily
+   * capacity taken per shipment), restricted to the order's locationIds ?? the pool, with or
+   * without destination; then commits the reservation (a channel's order does not expire: it
+   * is released or fulfilled). holdPartial: an order the allowed locations cannot cover holds
+   * its best partial plan; the rest is returned as unassigned (quarantined by `placed`).
+   */
+  private async hold(channelId: string, pool: readonly string[], o: ChannelOrder, reservationId: string): Promise<Held> {
     const lines = o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity }));
-    const skus = [...new Set(lines.map((l) => l.sku))];
-    const exclude = (await this.deps.db.query<{ id: string }>('SELECT id FROM locations WHERE NOT (id = ANY($1::text[]))', [[...allowed]])).map((r) => r.id);
-    const destination = o.destination ?? (await this.centroid([...allowed]));
+    const request = {
+      orderRef: o.orderRef,
+      channel: channelId,
+      method: o.method,
+      ...(o.destination !== undefined ? { destination: o.destination } : {}),
+      ...(o.pickupLocationId !== undefined ? { pickupLocationId: o.pickupLocationId } : {}),
+      locationIds: [...new Set(o.locationIds ?? pool)],
+      lines,
+      reserve: { ttlSeconds: MAX_TTL_SECONDS, reservationId },
+    };
+    // The same validation as POST /v1/routing/plan: a bad order is unfulfillable, with the field named.
+    const parsed = planRequestSchema.safeParse(request);
+    if (!parsed.success) {
+      const detail = planRequestErrors(parsed.error).map((e) => `${e.field.replace(/^body\./, 'order.')}: ${e.message}`).join('; ');
+      return { allocations: [], unassigned: lines, detail };
+    }
     for (let attempt = 1; ; attempt++) {
-      let plan: PlanResult;
       try {
-        plan = this.plan(o, lines, destination, exclude);
+        const r = await this.deps.routing.plan(parsed.data, { channel: channelId, holdPartial: true });
+        const allocations = r.shipments.flatMap((s) => s.lines.map((l) => ({ sku: l.sku, locationId: s.locationId, quantity: l.quantity })));
+        if (r.reservationId !== null) {
+          await this.deps.reservations.commit(r.reservationId).catch((err: unknown) => {
+            if (!(err instanceof ReservationConflict)) throw err; // already committed by an earlier attempt
+          });
+        }
+        const detail = r.unassigned.length > 0 ? `unassigned ${r.unassigned.map((u) => `${u.sku}×${u.quantity}`).join(', ')}` : undefined;
+        if (r.reservationId === null) return { allocations: [], unassigned: lines, detail: detail ?? 'nothing to hold' };
+        return { allocations, unassigned: r.unassigned, detail };
       } catch (err) {
-        if (!(err instanceof RangeError)) throw err;
-        return { allocations: [], unassigned: lines, detail: err.message };
-      }
-      const allocations = plan.shipments.flatMap((s) => s.lines.map((l) => ({ sku: l.sku, locationId: s.locationId, quantity: l.quantity })));
-      const detail = plan.unassigned.length > 0 ? `unassigned ${plan.unassigned.map((u) => `${u.sku}×${u.quantity}`).join(', ')}` : undefined;
-      if (allocations.length === 0) return { allocations, unassigned: plan.unassigned, detail: detail ?? 'nothing to hold' };
-      try {
-        // Committed at once: a channel's order does not expire; it is released or fulfilled.
-        await this.deps.reservations.hold({ reservationId, channel: channelId, orderRef: o.orderRef, ttlSeconds: 3600, lines: allocations });
-        await this.deps.reservations.commit(reservationId).catch((err: unknown) => {
-          if (!(err instanceof ReservationConflict)) throw err; // already committed by an earlier attempt
-        });
-        return { allocations, unassigned: plan.unassigned, detail };
-      } catch (err) {
+        if (err instanceof RoutingInvalid) return { allocations: [], unassigned: lines, detail: err.message };
         if (err instanceof ReservationConflict) {
-          // An earlier attempt (crash, concurrent redelivery) already holds this order: use it.
+          // An earlier attempt (crash, concurrent redelivery, pool changed since) holds this order: use it.
           const view = await this.deps.reservations.get(reservationId);
-          return { allocations: view.lines.map((l) => ({ sku: l.sku, locationId: l.locationId, quantity: l.quantity })), unassigned: [], detail: undefined };
+          const allocations = view.lines.filter((l) => l.state !== 'rejected').map((l) => ({ sku: l.sku, locationId: l.locationId, quantity: l.quantity }));
+          return { allocations, unassigned: [], detail: undefined };
         }
-        if (!(err instanceof ReservationShortage) || attempt >= 2) {
-          if (err instanceof ReservationShortage) return { allocations: [], unassigned: lines, detail: err.message };
-          throw err;
-        }
-        await this.deps.index.refreshSkus(skus, [...allowed]);
+        // Stock moved twice between plan and hold (RoutingService re-plans once itself): try again, then give up.
+        if (err instanceof PlanConflict && attempt < 3) continue;
+        if (err instanceof PlanConflict) return { allocations: [], unassigned: lines, detail: err.message };
+        throw err;
       }
     }
-  }
-
-  private plan(o: ChannelOrder, lines: Array<{ sku: string; quantity: number }>, destination: { lat: number; lon: number }, exclude: string[]): PlanResult {
-    const index = this.deps.index.index;
-    if (o.method === 'pickup') {
-      return planPickup({ lines, ...(o.pickupLocationId ? { pickupLocationId: o.pickupLocationId } : { destination }) }, index);
-    }
-    return planShip({ lines, destination }, index, { excludeLocationIds: exclude });
-  }
-
-  /** An order without coordinates (a marketplace order) is routed from the pool's centre. */
-  private async centroid(ids: string[]): Promise<{ lat: number; lon: number }> {
-    const rows = await this.deps.db.query<{ lat: number; lon: number }>('SELECT avg(lat)::float8 AS lat, avg(lon)::float8 AS lon FROM locations WHERE id = ANY($1::text[])', [ids]);
-    const r = rows[0];
-    return r && r.lat !== null && r.lon !== null ? { lat: Number(r.lat), lon: Number(r.lon) } : { lat: 0, lon: 0 };
   }
 
   private async release(reservationId: string): Promise<void> {

@@ -118,7 +118,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     const kinds = opts.channelKinds ?? builtinKinds();
     const engine = new ChannelEngine({
       db, log, atpTopic: config.kafkaAtpTopic, groupId: `${config.consumerGroup}.channels`,
-      ingest: (events) => ingest.ingest(events), reservations, routingIndex: index, registry: metrics.registry, kinds,
+      ingest: (events) => ingest.ingest(events), reservations, routingIndex: index, routing, registry: metrics.registry, kinds,
       logger: logger.child({ component: 'channels' }),
       ...(opts.channelDriftCron !== undefined ? { driftCron: opts.channelDriftCron } : {}),
     });
