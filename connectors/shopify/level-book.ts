@@ -34,6 +34,11 @@ export class LevelBook {
     return rec;
   }
 
+  /** The record if this process has it in memory (no storage read). */
+  peek(key: string): LevelRecord | null | undefined {
+    return this.cache.get(key);
+  }
+
   async put(key: string, rec: LevelRecord): Promise<void> {
     const prev = this.cache.get(key);
     if (prev && prev.available === rec.available && prev.onHand === rec.onHand && prev.seq === rec.seq && prev.pending === rec.pending && prev.causes.length === rec.causes.length) return;

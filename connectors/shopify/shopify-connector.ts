@@ -105,7 +105,10 @@ export class ShopifyConnector implements ChannelConnector {
 
     let ingested = 0;
     for (const l of levels) {
-      if (!matched.has(l.itemNum)) continue;
+      // Levels this process accounts for are checked against what Shopify shows (an edit whose
+      // webhook was lost); the others get their baseline from their first push or webhook, so
+      // that a first pull of a large catalogue does not write a state row per level.
+      if (!matched.has(l.itemNum) || !this.levels.peek(LevelBook.key(l.itemNum, l.locNum))) continue;
       const v = await this.reconcileLevel(l.itemNum, l.locNum, l.figures);
       if (v?.kind === 'merchant-edit') ingested++;
     }
@@ -325,7 +328,7 @@ export class ShopifyConnector implements ChannelConnector {
         outcomes[index] = { ok: false, retryable: false, notListed: true, error: itemNum === undefined ? `no Shopify variant has SKU ${it.sku}` : 'no Shopify location given' };
         continue;
       }
-      const base = await this.levels.get(LevelBook.key(itemNum, locNum));
+      const base = this.levels.peek(LevelBook.key(itemNum, locNum));
       pending.push({ index, inventoryItemId: itemGid(itemNum), locationId: locationGid(locNum), quantity: it.quantity, changeFromQuantity: it.expected ?? base?.available ?? null });
     }
     let retryAfterMs: number | undefined;
@@ -345,9 +348,15 @@ export class ShopifyConnector implements ChannelConnector {
       }
       const { userErrors, inventoryAdjustmentGroup } = answer.inventorySetQuantities;
       if (userErrors.length === 0) {
-        await this.recordApplied(pending, inventoryAdjustmentGroup?.changes ?? []);
+        // Baselines are recorded in the background: the acknowledgement does not wait for them.
+        // Until they are, the figures stay "in flight", so their echo is still recognised.
+        const applied = pending;
+        this.recordApplied(applied, inventoryAdjustmentGroup?.changes ?? [])
+          .catch((err: unknown) => {
+            this.ctx.reportError({ message: `recording Shopify's figures after a push: ${(err as Error).message}`, retryable: true });
+          })
+          .finally(() => applied.forEach((p, i) => this.levels.donePushing(keys[i]!, p.quantity)));
         for (const p of pending) outcomes[p.index] = { ok: true };
-        pending.forEach((p, i) => this.levels.donePushing(keys[i]!, p.quantity));
         break;
       }
       pending.forEach((p, i) => this.levels.donePushing(keys[i]!, p.quantity));
