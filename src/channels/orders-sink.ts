@@ -133,13 +133,17 @@ export class OrdersSink {
    */
   private async hold(channelId: string, pool: readonly string[], o: ChannelOrder, reservationId: string): Promise<Held> {
     const lines = o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity }));
+    // A pickup store the customer named (the connector checked it is one of the channel's
+    // locations) is allowed even when the pool leaves it out: it is the customer's choice.
+    const allowed = new Set(o.locationIds ?? pool);
+    if (o.method === 'pickup' && o.pickupLocationId !== undefined) allowed.add(o.pickupLocationId);
     const request = {
       orderRef: o.orderRef,
       channel: channelId,
       method: o.method,
       ...(o.destination !== undefined ? { destination: o.destination } : {}),
       ...(o.pickupLocationId !== undefined ? { pickupLocationId: o.pickupLocationId } : {}),
-      locationIds: [...new Set(o.locationIds ?? pool)],
+      locationIds: [...allowed],
       lines,
       reserve: { ttlSeconds: MAX_TTL_SECONDS, reservationId },
     };
