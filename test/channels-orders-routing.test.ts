@@ -102,4 +102,14 @@ describe('channel orders through RoutingService', () => {
     expect((await placed('m-9', 1)).body.outcome).toBe('ignored');
     expect(await reservedAt()).toEqual({ 'rt-cap': 1, 'ams-01': 5, 'utr-02': 5 });
   }, 120_000);
+
+  it('/docs shows ship without destination (nullable distanceKm) and the locationIds extension', async () => {
+    const doc = (await (await fetch(`${s.url}/docs`)).json()) as { paths: Record<string, any> };
+    const post = doc.paths['/v1/routing/plan'].post;
+    const body = post.requestBody.content['application/json'].schema;
+    expect(Object.keys(body.properties)).toContain('locationIds');
+    expect(body.required ?? []).not.toContain('destination');
+    const shipment = post.responses['200'].content['application/json'].schema.properties.shipments.items;
+    expect(JSON.stringify(shipment.properties.distanceKm)).toContain('null');
+  });
 });
