@@ -242,6 +242,24 @@ function defineSuite(kind: Kind): void {
       expect(outside.json().errors[0].field).toBe('body.pickupLocationId');
     });
 
+    it('holdPartial (in-process, the channel sink): an infeasible plan holds its partial plan; a replay reports the rest as unassigned', async () => {
+      const req = { method: 'ship' as const, lines: [{ sku: 'N-3', quantity: 12 }], locationIds: ['ams-01', 'wh-1'], reserve: { ttlSeconds: 600, reservationId: 'partial-1' } };
+      // over HTTP an infeasible plan is never held
+      const http = (await plan({ ...req, destination: undefined, reserve: { ttlSeconds: 600, reservationId: 'partial-0' } })).json();
+      expect(http).toMatchObject({ feasible: false, reservationId: null, unassigned: [{ sku: 'N-3', quantity: 2 }] });
+      const first = await h.routing.plan(req, { channel: 'sink', holdPartial: true });
+      expect(first).toMatchObject({ feasible: false, reservationId: 'partial-1', unassigned: [{ sku: 'N-3', quantity: 2 }] });
+      expect(first.shipments.map((x) => x.locationId).sort()).toEqual(['ams-01', 'wh-1']);
+      expect(first.shipments.every((x) => x.distanceKm === null)).toBe(true);
+      expect(await availability('N-3', 'ams-01')).toMatchObject({ reserved: 5 });
+      expect(await availability('N-3', 'wh-1')).toMatchObject({ reserved: 5 });
+      const again = await h.routing.plan(req, { channel: 'sink', holdPartial: true });
+      expect(again).toMatchObject({ feasible: false, reservationId: 'partial-1', unassigned: [{ sku: 'N-3', quantity: 2 }] });
+      expect(await availability('N-3', 'wh-1')).toMatchObject({ reserved: 5 });
+      expect((await post('/v1/reservations/partial-1/release', {})).statusCode).toBe(200);
+      expect(await availability('N-3', 'ams-01')).toMatchObject({ reserved: 0 });
+    });
+
     it('reject not_found: unavailable, flagged for a count, re-routed as new lines of the same reservation; a later count clears it', async () => {
       const planned = (await plan({ lines: [{ sku: 'J-1', quantity: 2 }], reserve: { ttlSeconds: 600, reservationId: 'rej-1' } })).json();
       expect(planned.shipments[0].locationId).toBe('utr-02');
