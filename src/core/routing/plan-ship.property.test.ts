@@ -273,8 +273,8 @@ describe('planShip vs brute force (13–16 distinct SKUs)', () => {
 
 // §7: no destination → (1) fewest shipments, (3) rank sum, (4) ids; exact up to 3 shipments.
 describe('planShip without destination vs brute force', () => {
-  run('rich stock', networkArb(richStock, false), noDestOrderArb(4), 500, { exact: 100, infeasible: 80 }, fc.boolean());
+  run('rich stock', networkArb(richStock, false), noDestOrderArb(4), 500, { exact: 50, infeasible: 80 }, fc.boolean());
   // ranks from {1, 2, 3, 100}: equal rank sums are frequent, so ids decide
-  run('scarce stock', networkArb(scarceStock, true), noDestOrderArb(5), 500, { exact: 50, heuristic: 8 }, fc.boolean());
+  run('scarce stock', networkArb(scarceStock, true), noDestOrderArb(5), 500, { exact: 40, heuristic: 4 }, fc.boolean());
   run('many lines', manyNetworkArb, manyOrderArb.map(({ lines }) => ({ lines })), 150, { exact: 15 });
 });
