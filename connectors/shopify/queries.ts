@@ -1,10 +1,11 @@
 // The GraphQL documents the connector sends (all valid against Shopify's Admin schema; the
 // stand-in checks every one).
-export const LOCATIONS = `query OmnistockLocations { locations(first: 250, includeInactive: true) { nodes { id name isActive } } }`;
+export const LOCATIONS = `query OmnistockLocations($after: String) { locations(first: 50, after: $after, includeInactive: true) { pageInfo { hasNextPage endCursor } nodes { id name isActive } } }`;
 
-export const LOCATION_LEVELS = `query OmnistockLevels($location: ID!, $after: String) {
+/** Each level costs 4 points: the page size follows the shop's bucket (at most 200: cost 803 < 1,000). */
+export const LOCATION_LEVELS = `query OmnistockLevels($location: ID!, $after: String, $first: Int!) {
   location(id: $location) {
-    inventoryLevels(first: 200, after: $after) {
+    inventoryLevels(first: $first, after: $after) {
       pageInfo { hasNextPage endCursor }
       nodes { item { id sku } quantities(names: ["available", "on_hand"]) { name quantity } }
     }

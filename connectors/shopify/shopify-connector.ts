@@ -81,8 +81,14 @@ export class ShopifyConnector implements ChannelConnector {
   // ---- pull ----
   async pull(signal: AbortSignal): Promise<PullReport> {
     const notes: string[] = [];
-    const locs = await this.client.read<{ locations: { nodes: Array<{ id: string; name: string; isActive: boolean }> } }>(LOCATIONS, {}, signal);
-    const known = new Map(locs.locations.nodes.map((l) => [l.id, l]));
+    type LocPage = { locations: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: Array<{ id: string; name: string; isActive: boolean }> } };
+    const known = new Map<string, { id: string; name: string; isActive: boolean }>();
+    for (let after: string | null = null; ;) {
+      const page: LocPage = await this.client.read<LocPage>(LOCATIONS, { after }, signal);
+      for (const l of page.locations.nodes) known.set(l.id, l);
+      if (!page.locations.pageInfo.hasNextPage) break;
+      after = page.locations.pageInfo.endCursor;
+    }
     const mapped: number[] = [];
     for (const [gidValue, ours] of Object.entries(this.ctx.settings.locationMap)) {
       const l = known.get(gidValue);
@@ -121,7 +127,8 @@ export class ShopifyConnector implements ChannelConnector {
     for (const locNum of locNums) {
       let after: string | null = null;
       do {
-        const page: Page = await this.client.read<Page>(LOCATION_LEVELS, { location: locationGid(locNum), after }, signal);
+        const first = Math.max(1, Math.min(200, Math.floor((this.ctx.settings.bucketSize - 3) / 4)));
+        const page: Page = await this.client.read<Page>(LOCATION_LEVELS, { location: locationGid(locNum), after, first }, signal);
         const conn = page.location?.inventoryLevels;
         if (!conn) break;
         for (const n of conn.nodes) out.push({ itemNum: numOf(n.item.id), sku: n.item.sku, locNum, figures: figuresOf(n.quantities) });
