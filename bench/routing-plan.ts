@@ -58,6 +58,8 @@ export interface RoutingBenchResult {
   heuristicShare: number;
   avgCandidates: number;
   baseline: { sample: number; prunedMs: number; unprunedMs: number; speedup: number; identical: boolean } | null;
+  /** The same orders without destination (§7: a marketplace order; rank then id decide). */
+  noDestination: { p50Ms: number; p99Ms: number; maxMs: number; plansPerSec: number; heuristicShare: number; infeasibleShare: number };
   targets: { p50Ms: number; p99Ms: number; plansPerSec: number; met: boolean };
   /** 1-minute load average when the run ended: latency tails grow when the cores are shared. */
   loadAvg1m: number;
@@ -269,6 +271,33 @@ export async function benchRoutingPlan(opts: RoutingBenchOptions = {}): Promise<
     candSum += seen.size;
   }
 
+  // the same orders without destination (same index, same lines)
+  const nd = new Float64Array(nOrders);
+  let ndHeuristic = 0;
+  let ndInfeasible = 0;
+  const ndp = progress('plans without destination', nOrders);
+  const ndStart = performance.now();
+  for (let i = 0; i < nOrders; i++) {
+    const order = { lines: orders[i]!.lines };
+    const a = performance.now();
+    const r = planShip(order, index);
+    nd[i] = performance.now() - a;
+    if (!r.feasible) ndInfeasible++;
+    else if (r.shipments.length > 3) ndHeuristic++;
+    ndp.tick();
+  }
+  const ndTotal = performance.now() - ndStart;
+  ndp.stop();
+  const ndSorted = nd.sort();
+  const noDestination = {
+    p50Ms: round(percentile(ndSorted, 0.5)),
+    p99Ms: round(percentile(ndSorted, 0.99)),
+    maxMs: round(ndSorted[ndSorted.length - 1] ?? 0),
+    plansPerSec: Math.round(nOrders / (ndTotal / 1000)),
+    heuristicShare: round(ndHeuristic / nOrders),
+    infeasibleShare: round(ndInfeasible / nOrders),
+  };
+
   let baseline: RoutingBenchResult['baseline'] = null;
   if (baselineSample > 0) {
     let prunedMs = 0;
@@ -325,6 +354,7 @@ export async function benchRoutingPlan(opts: RoutingBenchOptions = {}): Promise<
     heuristicShare: round(heuristic / nOrders),
     avgCandidates: round(candSum / candSample, 1),
     baseline,
+    noDestination,
     targets: { p50Ms: 2, p99Ms: 10, plansPerSec: 1000, met: p50Ms <= 2 && p99Ms <= 10 && plansPerSec >= 1000 },
     loadAvg1m: round(loadavg()[0] ?? 0, 2),
   };

@@ -22,10 +22,12 @@ async function seed(db: Database): Promise<void> {
 const ORDERS = [
   JSON.stringify({ orderRef: 'o1', method: 'ship', destination: { lat: 52.09, lon: 5.12 }, lines: [{ sku: 'A-1', quantity: 1 }] }),
   '{ not json',
-  JSON.stringify({ orderRef: 'o3', method: 'ship', lines: [{ sku: 'A-1', quantity: 1 }] }),
+  JSON.stringify({ orderRef: 'o3', method: 'ship', destination: { lat: 91, lon: 5 }, lines: [{ sku: 'A-1', quantity: 1 }] }),
   '',
   JSON.stringify({ orderRef: 'o5', method: 'ship', destination: { lat: 52.09, lon: 5.12 }, lines: [{ sku: 'A-1', quantity: 1 }, { sku: 'B-7', quantity: 2 }] }),
   JSON.stringify({ orderRef: 'o6', method: 'ship', destination: { lat: 52.09, lon: 5.12 }, lines: [{ sku: 'B-7', quantity: 1 }] }),
+  // a marketplace order without coordinates (§7): no distance, equal ranks, so the id decides
+  JSON.stringify({ orderRef: 'o7', method: 'ship', lines: [{ sku: 'A-1', quantity: 1 }] }),
 ];
 
 async function routeBatch(env: Record<string, string>, dir: string, reserve: boolean): Promise<{ records: Array<Record<string, unknown>>; stderr: string }> {
@@ -41,19 +43,23 @@ async function routeBatch(env: Record<string, string>, dir: string, reserve: boo
 }
 
 function checkRecords(records: Array<Record<string, unknown>>, reserve: boolean): void {
-  expect(records.map((r) => r.line)).toEqual([1, 2, 3, 5, 6]);
+  expect(records.map((r) => r.line)).toEqual([1, 2, 3, 5, 6, 7]);
   expect(records[0]).toMatchObject({ line: 1, orderRef: 'o1', feasible: true, shipments: [{ locationId: 'utr-02' }] });
   expect(records[1]!.error).toMatch(/invalid JSON/);
-  expect(records[2]).toMatchObject({ line: 3, errors: [{ field: 'body.destination' }] });
+  expect(records[2]).toMatchObject({ line: 3, errors: [{ field: 'body.destination.lat' }] });
   // o5 needs B-7 × 2: only wh-1 has it, and it has A-1 too
   expect(records[3]).toMatchObject({ line: 5, feasible: true, shipments: [{ locationId: 'wh-1', lines: [{ sku: 'A-1', quantity: 1 }, { sku: 'B-7', quantity: 2 }] }] });
   if (reserve) {
     expect(records[0]!.reservationId).toEqual(expect.any(String));
     // o5 held both B-7: o6 is infeasible and not held
     expect(records[4]).toMatchObject({ line: 6, feasible: false, reservationId: null, unassigned: [{ sku: 'B-7', quantity: 1 }] });
+    // o1 holds utr-02's only A-1, so o7 ships from wh-1
+    expect(records[5]).toMatchObject({ line: 7, feasible: true, shipments: [{ locationId: 'wh-1', distanceKm: null }] });
+    expect(records[5]!.reservationId).toEqual(expect.any(String));
   } else {
     expect(records[0]!.reservationId).toBeNull();
     expect(records[4]).toMatchObject({ line: 6, feasible: true });
+    expect(records[5]).toMatchObject({ line: 7, feasible: true, shipments: [{ locationId: 'utr-02', distanceKm: null }] });
   }
 }
 
@@ -78,14 +84,14 @@ describe('route-batch CLI', () => {
 
     const planOnly = await routeBatch({ DATABASE_URL: t.url }, dir, false);
     checkRecords(planOnly.records, false);
-    expect(planOnly.stderr).toContain('3 orders planned: 3 feasible, 0 infeasible, 0 reserved; 2 lines with errors');
+    expect(planOnly.stderr).toContain('4 orders planned: 4 feasible, 0 infeasible, 0 reserved; 2 lines with errors');
     expect(await reservedTotal(db)).toBe(0);
 
     const held = await routeBatch({ DATABASE_URL: t.url }, dir, true);
     checkRecords(held.records, true);
-    expect(held.stderr).toContain('3 orders planned: 2 feasible, 1 infeasible, 2 reserved');
-    expect(await reservedTotal(db)).toBe(1 + 3);
-    expect((await db.query('SELECT id FROM reservations')).length).toBe(2);
+    expect(held.stderr).toContain('4 orders planned: 3 feasible, 1 infeasible, 3 reserved');
+    expect(await reservedTotal(db)).toBe(1 + 3 + 1);
+    expect((await db.query('SELECT id FROM reservations')).length).toBe(3);
   });
 
   it('on embedded PGlite (DATA_DIR)', async () => {
@@ -101,7 +107,7 @@ describe('route-batch CLI', () => {
     checkRecords(held.records, true);
     const after = await openDatabase({ dataDir: data.dir });
     try {
-      expect(await reservedTotal(after)).toBe(4);
+      expect(await reservedTotal(after)).toBe(5);
     } finally {
       await after.close();
     }

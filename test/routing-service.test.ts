@@ -43,6 +43,9 @@ function defineSuite(kind: Kind): void {
         stockRow('J-1', 'utr-02', 3), stockRow('J-1', 'wh-1', 5), stockRow('J-2', 'utr-02', 2), stockRow('J-2', 'ams-01', 2),
         // idempotency
         stockRow('I-1', 'wh-1', 4),
+        // no destination, locationIds
+        stockRow('N-1', 'utr-02', 2), stockRow('N-1', 'ams-01', 5), stockRow('N-1', 'wh-1', 5),
+        stockRow('N-3', 'utr-02', 5), stockRow('N-3', 'ams-01', 5), stockRow('N-3', 'wh-1', 5),
       ]);
       h = await startRouting(db);
     });
@@ -192,6 +195,71 @@ function defineSuite(kind: Kind): void {
       expect(await db.query(`SELECT 1 FROM location_capacity_usage WHERE location_id = 'rot-03'`)).toEqual([]);
     });
 
+    it('ship without destination (§7): rank, then id; distanceKm null; held, replayed and re-routed without one', async () => {
+      const noDest = (body: Record<string, unknown>) => plan({ ...body, destination: undefined });
+      const two = await noDest({ lines: [{ sku: 'N-1', quantity: 2 }] });
+      expect(two.statusCode, two.body).toBe(200);
+      // utr-02 has rank 10: it wins though wh-1 / ams-01 hold more
+      expect(two.json()).toMatchObject({ feasible: true, unassigned: [], shipments: [{ locationId: 'utr-02', distanceKm: null, lines: [{ sku: 'N-1', quantity: 2 }] }] });
+      // 3 units: utr-02 alone cannot; one shipment from ams-01 or wh-1 (both rank 100): the id decides
+      expect((await noDest({ lines: [{ sku: 'N-1', quantity: 3 }] })).json().shipments).toEqual([{ locationId: 'ams-01', distanceKm: null, lines: [{ sku: 'N-1', quantity: 3 }] }]);
+      // explain: candidates without distances
+      const ex = (await plan({ destination: undefined, lines: [{ sku: 'N-1', quantity: 3 }] }, '?explain=true')).json();
+      expect(ex.explain.candidates.every((c: { distanceKm: number | null }) => c.distanceKm === null)).toBe(true);
+
+      const body = { orderRef: 'n-1', lines: [{ sku: 'N-1', quantity: 2 }], reserve: { ttlSeconds: 600, reservationId: 'nodest-1' } };
+      const held = (await noDest(body)).json();
+      expect(held.shipments).toEqual([{ locationId: 'utr-02', distanceKm: null, lines: [{ sku: 'N-1', quantity: 2 }] }]);
+      expect(await availability('N-1', 'utr-02')).toMatchObject({ reserved: 2 });
+      // replay: same plan, still no distance
+      expect((await noDest(body)).json().shipments).toEqual(held.shipments);
+      // a store rejects: re-routed without destination
+      const rej = await post('/v1/reservations/nodest-1/reject', { lines: [{ sku: 'N-1', locationId: 'utr-02', quantity: 2, reason: 'other' }] });
+      expect(rej.statusCode, rej.body).toBe(200);
+      expect(rej.json().plan).toEqual({ shipments: [{ locationId: 'ams-01', distanceKm: null, lines: [{ sku: 'N-1', quantity: 2 }] }], unassigned: [] });
+      expect((await post('/v1/reservations/nodest-1/release', {})).statusCode).toBe(200);
+      expect((await rebuildPositions(db, { verify: true })).differences).toEqual([]);
+    });
+
+    it('locationIds (our extension) restricts ship candidates and pickup choices / alternatives', async () => {
+      // with DEST utr-02 is nearest, but not allowed; wh-1 is nearer than ams-01
+      const ship = (await plan({ lines: [{ sku: 'N-3', quantity: 1 }], locationIds: ['wh-1', 'ams-01'] })).json();
+      expect(ship.shipments.map((s: { locationId: string }) => s.locationId)).toEqual(['wh-1']);
+      // without destination: ams-01 < wh-1 on the id (equal ranks)
+      const noDest = (await plan({ destination: undefined, lines: [{ sku: 'N-3', quantity: 1 }], locationIds: ['wh-1', 'ams-01'] })).json();
+      expect(noDest.shipments).toEqual([{ locationId: 'ams-01', distanceKm: null, lines: [{ sku: 'N-3', quantity: 1 }] }]);
+      // more than the allowed locations hold: partial, not spilling outside
+      const short = (await plan({ lines: [{ sku: 'N-3', quantity: 7 }], locationIds: ['wh-1'] })).json();
+      expect(short).toMatchObject({ feasible: false, unassigned: [{ sku: 'N-3', quantity: 2 }], shipments: [{ locationId: 'wh-1' }] });
+      // pickup: the nearest allowed store, and only allowed alternatives
+      const near = (await plan({ method: 'pickup', lines: [{ sku: 'P-1', quantity: 1 }], locationIds: ['rot-03', 'grn-05'] })).json();
+      expect(near.shipments[0].locationId).toBe('rot-03');
+      const alt = (await plan({ method: 'pickup', destination: undefined, pickupLocationId: 'ams-01', radiusKm: 300, lines: [{ sku: 'P-1', quantity: 1 }], locationIds: ['ams-01', 'grn-05'] })).json();
+      expect(alt).toMatchObject({ feasible: false, alternatives: [{ locationId: 'grn-05' }] });
+      expect(alt.alternatives).toHaveLength(1);
+      const outside = await plan({ method: 'pickup', destination: undefined, pickupLocationId: 'utr-02', lines: [{ sku: 'P-1', quantity: 1 }], locationIds: ['grn-05'] });
+      expect(outside.statusCode).toBe(400);
+      expect(outside.json().errors[0].field).toBe('body.pickupLocationId');
+    });
+
+    it('holdPartial (in-process, the channel sink): an infeasible plan holds its partial plan; a replay reports the rest as unassigned', async () => {
+      const req = { method: 'ship' as const, lines: [{ sku: 'N-3', quantity: 12 }], locationIds: ['ams-01', 'wh-1'], reserve: { ttlSeconds: 600, reservationId: 'partial-1' } };
+      // over HTTP an infeasible plan is never held
+      const http = (await plan({ ...req, destination: undefined, reserve: { ttlSeconds: 600, reservationId: 'partial-0' } })).json();
+      expect(http).toMatchObject({ feasible: false, reservationId: null, unassigned: [{ sku: 'N-3', quantity: 2 }] });
+      const first = await h.routing.plan(req, { channel: 'sink', holdPartial: true });
+      expect(first).toMatchObject({ feasible: false, reservationId: 'partial-1', unassigned: [{ sku: 'N-3', quantity: 2 }] });
+      expect(first.shipments.map((x) => x.locationId).sort()).toEqual(['ams-01', 'wh-1']);
+      expect(first.shipments.every((x) => x.distanceKm === null)).toBe(true);
+      expect(await availability('N-3', 'ams-01')).toMatchObject({ reserved: 5 });
+      expect(await availability('N-3', 'wh-1')).toMatchObject({ reserved: 5 });
+      const again = await h.routing.plan(req, { channel: 'sink', holdPartial: true });
+      expect(again).toMatchObject({ feasible: false, reservationId: 'partial-1', unassigned: [{ sku: 'N-3', quantity: 2 }] });
+      expect(await availability('N-3', 'wh-1')).toMatchObject({ reserved: 5 });
+      expect((await post('/v1/reservations/partial-1/release', {})).statusCode).toBe(200);
+      expect(await availability('N-3', 'ams-01')).toMatchObject({ reserved: 0 });
+    });
+
     it('reject not_found: unavailable, flagged for a count, re-routed as new lines of the same reservation; a later count clears it', async () => {
       const planned = (await plan({ lines: [{ sku: 'J-1', quantity: 2 }], reserve: { ttlSeconds: 600, reservationId: 'rej-1' } })).json();
       expect(planned.shipments[0].locationId).toBe('utr-02');
@@ -283,7 +351,10 @@ function defineSuite(kind: Kind): void {
         [{ destination: { lat: 91, lon: 5 }, lines: [{ sku: 'O-A', quantity: 1 }] }, 'body.destination.lat'],
         [{ destination: { lat: 52, lon: 181 }, lines: [{ sku: 'O-A', quantity: 1 }] }, 'body.destination.lon'],
         [{ lines: [{ sku: 'bad sku!', quantity: 1 }] }, 'body.lines.0.sku'],
-        [{ destination: undefined, lines: [{ sku: 'O-A', quantity: 1 }] }, 'body.destination'],
+        [{ locationIds: ['nowhere'], lines: [{ sku: 'O-A', quantity: 1 }] }, 'body.locationIds'],
+        [{ locationIds: [], lines: [{ sku: 'O-A', quantity: 1 }] }, 'body.locationIds'],
+        [{ locationIds: ['bad id!'], lines: [{ sku: 'O-A', quantity: 1 }] }, 'body.locationIds.0'],
+        [{ method: 'pickup', destination: undefined, lines: [{ sku: 'O-A', quantity: 1 }] }, 'body.pickupLocationId'],
         [{ method: 'drone', lines: [{ sku: 'O-A', quantity: 1 }] }, 'body.method'],
         [{ method: 'pickup', destination: undefined, pickupLocationId: 'nowhere', lines: [{ sku: 'O-A', quantity: 1 }] }, 'body.pickupLocationId'],
       ];

@@ -6,6 +6,9 @@ import { LOCATION_ID_PATTERN, MAX_QUANTITY, SKU_PATTERN } from '../core/ids.js';
 import { DEFAULT_TTL_SECONDS, MAX_LINES, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from '../core/reservation.js';
 import { mergeLines } from '../core/routing/plan-ship.js';
 
+/** Upper bound on `locationIds` (far above any channel's pool). */
+export const MAX_LOCATION_IDS = 10_000;
+
 const RESERVATION_ID_PATTERN = /^[A-Za-z0-9._:~-]{1,128}$/;
 const reservationId = z.string().regex(RESERVATION_ID_PATTERN, 'reservationId must match ^[A-Za-z0-9._:~-]{1,128}$');
 
@@ -24,8 +27,16 @@ export const planRequestSchema = z
     orderRef: z.string().min(1).max(256).nullable().optional(),
     channel: z.string().min(1).max(128).optional().describe('defaults to the token name'),
     method: z.enum(['ship', 'pickup']),
-    destination: geoPointSchema.optional().describe('required for ship; for pickup without pickupLocationId'),
+    destination: geoPointSchema
+      .optional()
+      .describe('ship: optional (an address without coordinates: distance is skipped, distanceKm null); pickup: required without pickupLocationId'),
     pickupLocationId: z.string().regex(LOCATION_ID_PATTERN, 'pickupLocationId must match ^[A-Za-z0-9._-]{1,64}$').optional(),
+    locationIds: z
+      .array(z.string().regex(LOCATION_ID_PATTERN, 'locationIds items must match ^[A-Za-z0-9._-]{1,64}$'))
+      .min(1, 'locationIds: at least one location')
+      .max(MAX_LOCATION_IDS, `locationIds: at most ${MAX_LOCATION_IDS}`)
+      .optional()
+      .describe("omnistock extension: only these locations may ship / be chosen or offered for pickup (a channel's pool); unknown ids are a 400"),
     radiusKm: z.number().min(0).max(20_100).optional().describe('pickup: caps the alternatives (default 50)'),
     lines: z.array(planLineSchema).min(1, 'at least one line').max(MAX_LINES, `at most ${MAX_LINES} lines`),
     reserve: z
@@ -38,9 +49,6 @@ export const planRequestSchema = z
     reservationId: reservationId.optional().describe('same as reserve.reservationId'),
   })
   .superRefine((b, ctx) => {
-    if (b.method === 'ship' && b.destination === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['destination'], message: 'destination is required for method ship' });
-    }
     if (b.method === 'pickup' && b.destination === undefined && b.pickupLocationId === undefined) {
       ctx.addIssue({ code: 'custom', path: ['pickupLocationId'], message: 'pickupLocationId or destination is required for method pickup' });
     }
@@ -73,6 +81,8 @@ export function planFingerprint(req: PlanRequest, channel: string): string {
     destination: req.destination ?? null,
     pickupLocationId: req.pickupLocationId ?? null,
     radiusKm: req.radiusKm ?? null,
+    // only when given, so fingerprints of requests without it are unchanged
+    ...(req.locationIds !== undefined ? { locationIds: [...new Set(req.locationIds)].sort() } : {}),
     ttlSeconds: req.reserve?.ttlSeconds ?? null,
     lines: lines.map((l) => [l.sku, l.quantity]),
   };

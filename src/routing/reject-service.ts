@@ -12,7 +12,9 @@
 // location); a whole line becomes `rejected`, a part is split off as a new `rejected` line
 // (so every line keeps one ledger release id). A shipment left with no active line gives its
 // daily capacity back.
-// Re-routing (ship reservations, or any reservation when the body gives a destination): the
+// Re-routing (ship reservations — with or without destination, §7 — or any reservation when
+// the body gives a destination; the request's locationIds are not stored, so a re-route may
+// use any location): the
 // rejected quantities are planned with planReroute, excluding the rejecting store and every
 // store that rejected lines of this reservation before; new shipments become new lines of the
 // same reservation (next line and shipment numbers, capacity of today UTC taken), in the
@@ -86,10 +88,11 @@ export class RejectService {
 
   private reroutePlan(stored: StoredRouting, req: RejectRequest): PlanResult | null {
     const destination = req.destination ?? (stored.method === 'pickup' ? null : stored.destination);
-    if (!destination) return null;
+    // a ship plan made without destination is re-routed without one
+    if (!destination && stored.method !== 'ship') return null;
     const before = stored.lines.filter((l) => l.state === 'rejected').map((l) => l.locationId);
     return planReroute(
-      { destination, rejectedLines: mergeBySku(req.lines), rejectedBy: [...new Set(req.lines.map((l) => l.locationId))], excludeLocationIds: before },
+      { destination: destination ?? undefined, rejectedLines: mergeBySku(req.lines), rejectedBy: [...new Set(req.lines.map((l) => l.locationId))], excludeLocationIds: before },
       this.o.routing.routingIndex.index,
     );
   }

@@ -6,7 +6,11 @@
 // (conditional upsert). If a position or capacity misses, the index was behind: re-read the
 // SKUs and locations involved and re-plan once. A second miss is a 409 (PlanConflict); a
 // re-plan that is no longer feasible answers 200 feasible:false and holds nothing (an
-// infeasible plan is never reserved). Pickup plans hold stock only: capacity counts shipments.
+// infeasible plan is never reserved, except with the in-process option holdPartial, used by
+// the channel orders sink: it holds the best partial plan and reports the rest as unassigned).
+// Pickup plans hold stock only: capacity counts shipments.
+// Ship without destination (§7): distances are skipped and shown as null. locationIds (our
+// extension) restricts the candidates; unknown ids are a 400 naming body.locationIds.
 // Idempotency: with a reservationId, a retry of the same request answers the plan as held
 // (shipments rebuilt from the reservation's lines, without `explain`); another request with
 // the same id is a 409.
@@ -50,8 +54,10 @@ export interface PlanResponse {
 const MAX_DB_ATTEMPTS = 3;
 
 /** Distances as shown: metres precision. */
-export function roundKm(d: number): number {
-  return Math.round(d * 1000) / 1000;
+export function roundKm(d: number): number;
+export function roundKm(d: number | null): number | null;
+export function roundKm(d: number | null): number | null {
+  return d === null ? null : Math.round(d * 1000) / 1000;
 }
 
 export function presentShipments(shipments: readonly Shipment[]): Shipment[] {
@@ -81,26 +87,33 @@ export class RoutingService {
     return this.o.index;
   }
 
-  async plan(req: PlanRequest, opts: { channel: string; explain?: boolean }): Promise<PlanResponse> {
+  /**
+   * holdPartial (in-process callers only, not HTTP): with `reserve`, an infeasible plan's
+   * shipments are held too (unassigned says what is missing); a replay then reports as
+   * unassigned whatever the held lines do not cover.
+   */
+  async plan(req: PlanRequest, opts: { channel: string; explain?: boolean; holdPartial?: boolean }): Promise<PlanResponse> {
     this.stats.plans += 1;
     await this.checkPickupLocation(req);
+    await this.checkLocationIds(req);
+    const holdable = (r: PlanResult): boolean => r.feasible || (opts.holdPartial === true && r.shipments.length > 0);
     const explain = opts.explain === true;
     const channel = req.channel ?? opts.channel;
     const givenId = req.reserve?.reservationId ?? req.reservationId;
     const fingerprint = planFingerprint(req, channel);
     if (req.reserve && givenId !== undefined) {
-      const replayed = await this.replay(givenId, fingerprint, req);
+      const replayed = await this.replay(givenId, fingerprint, req, opts.holdPartial === true);
       if (replayed) return replayed;
     }
     let result = this.compute(req, explain);
-    if (!req.reserve || !result.feasible) return present(result, null);
+    if (!req.reserve || !holdable(result)) return present(result, null);
     const id = givenId ?? `res_${randomUUID()}`;
     for (let attempt = 1; ; attempt++) {
       await this.o.beforeHold?.(attempt, result);
       try {
         const outcome = await this.hold(id, req, channel, fingerprint, result);
         if (outcome === 'exists') {
-          const replayed = await this.replay(id, fingerprint, req);
+          const replayed = await this.replay(id, fingerprint, req, opts.holdPartial === true);
           if (!replayed) throw new ReservationConflict(`reservation "${id}" is being changed concurrently; retry`);
           return replayed;
         }
@@ -119,7 +132,7 @@ export class RoutingService {
         }
         this.stats.replans += 1;
         result = this.compute(req, explain);
-        if (!result.feasible) return present(result, null);
+        if (!holdable(result)) return present(result, null);
       }
     }
   }
@@ -134,9 +147,11 @@ export class RoutingService {
   private compute(req: PlanRequest, explain: boolean): PlanResult {
     const index = this.o.index.index;
     try {
+      const only = req.locationIds !== undefined ? { onlyLocationIds: req.locationIds } : {};
       if (req.method === 'ship') {
-        // the schema makes destination required for ship
-        return planShip({ lines: req.lines, destination: req.destination! }, index, { explain });
+        // no destination: §7 step (2) skipped, distanceKm null
+        const order = req.destination !== undefined ? { lines: req.lines, destination: req.destination } : { lines: req.lines };
+        return planShip(order, index, { explain, ...only });
       }
       return planPickup(
         {
@@ -146,7 +161,7 @@ export class RoutingService {
           ...(req.radiusKm !== undefined ? { radiusKm: req.radiusKm } : {}),
         },
         index,
-        { explain },
+        { explain, ...only },
       );
     } catch (err) {
       if (err instanceof RangeError) throw new RoutingInvalid([{ field: 'body', message: err.message }]);
@@ -159,6 +174,25 @@ export class RoutingService {
     if (req.method !== 'pickup' || id === undefined || this.o.index.index.hasLocation(id)) return;
     await this.o.index.refreshLocations([id]); // created a moment ago by another process?
     if (!this.o.index.index.hasLocation(id)) throw new RoutingInvalid([{ field: 'body.pickupLocationId', message: `unknown location "${id}"` }]);
+  }
+
+  /** locationIds (our extension): every id must be a known location; a named pickup store must be among them. */
+  private async checkLocationIds(req: PlanRequest): Promise<void> {
+    const ids = req.locationIds;
+    if (ids === undefined) return;
+    const idx = this.o.index;
+    let unknown = [...new Set(ids)].filter((id) => !idx.index.hasLocation(id));
+    if (unknown.length > 0) {
+      await idx.refreshLocations(unknown); // created a moment ago by another process?
+      unknown = unknown.filter((id) => !idx.index.hasLocation(id));
+    }
+    if (unknown.length > 0) {
+      const shown = unknown.slice(0, 10).map((id) => `"${id}"`).join(', ');
+      throw new RoutingInvalid([{ field: 'body.locationIds', message: `unknown location(s) ${shown}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}` }]);
+    }
+    if (req.method === 'pickup' && req.pickupLocationId !== undefined && !ids.includes(req.pickupLocationId)) {
+      throw new RoutingInvalid([{ field: 'body.pickupLocationId', message: `pickupLocationId "${req.pickupLocationId}" is not in locationIds` }]);
+    }
   }
 
   private hold(id: string, req: PlanRequest, channel: string, fingerprint: string, plan: PlanResult): Promise<'held' | 'exists'> {
@@ -197,19 +231,23 @@ export class RoutingService {
       .filter((s) => s.available < s.requested || missed.has(`${s.sku}\u0000${s.locationId}`));
   }
 
-  private async replay(id: string, fingerprint: string, req: PlanRequest): Promise<PlanResponse | null> {
+  private async replay(id: string, fingerprint: string, req: PlanRequest, partial: boolean): Promise<PlanResponse | null> {
     const stored = await readRouting(this.o.db, id, false);
     if (!stored) return null;
     if (stored.fingerprint !== fingerprint) throw new ReservationConflict(`reservationId "${id}" was already used with a different request`);
     const view = (await readReservation(this.o.db, id))?.view;
+    const shipments = this.storedShipments(stored, req);
+    const unassigned = partial ? missingLines(req.lines, shipments) : [];
     return {
-      feasible: true, shipments: this.storedShipments(stored, req), unassigned: [], reservationId: id, ...(view ? { reservation: view } : {}),
+      feasible: unassigned.length === 0, shipments, unassigned, reservationId: id, ...(view ? { reservation: view } : {}),
     };
   }
 
   /** The reservation's current shipments (rejected lines left out), in shipment order. */
-  storedShipments(stored: StoredRouting, req: { destination?: { lat: number; lon: number } | undefined }): Shipment[] {
+  storedShipments(stored: StoredRouting, req: { method?: 'ship' | 'pickup'; destination?: { lat: number; lon: number } | undefined }): Shipment[] {
     const dest = req.destination ?? stored.destination ?? undefined;
+    // ship without destination: no distance (§7); pickup without one: 0 as planPickup says
+    const noDistance = dest === undefined && (req.method ?? stored.method) === 'ship';
     const byShipment = new Map<string, Shipment>();
     for (const l of stored.lines) {
       if (l.state === 'rejected') continue;
@@ -217,13 +255,22 @@ export class RoutingService {
       let s = byShipment.get(k);
       if (!s) {
         const loc = this.o.index.index.getLocation(l.locationId);
-        const distanceKm = loc && dest ? roundKm(haversineKm(loc, dest)) : 0;
+        const distanceKm = noDistance ? null : loc && dest ? roundKm(haversineKm(loc, dest)) : 0;
         byShipment.set(k, (s = { locationId: l.locationId, distanceKm, lines: [] }));
       }
       s.lines.push({ sku: l.sku, quantity: l.quantity });
     }
     return [...byShipment.values()];
   }
+}
+
+/** Requested quantities (merged per SKU) that the held shipments do not cover. */
+function missingLines(lines: readonly OrderLine[], shipments: readonly Shipment[]): OrderLine[] {
+  const held = new Map<string, number>();
+  for (const s of shipments) for (const l of s.lines) held.set(l.sku, (held.get(l.sku) ?? 0) + l.quantity);
+  return mergeLines(lines)
+    .map((l) => ({ sku: l.sku, quantity: l.quantity - (held.get(l.sku) ?? 0) }))
+    .filter((l) => l.quantity > 0);
 }
 
 function present(r: PlanResult, reservationId: string | null): PlanResponse {

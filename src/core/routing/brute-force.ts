@@ -4,7 +4,8 @@
 //   bruteForcePlanShip(order: ShipOrder, net: BruteForceNetwork, opts?): BruteForceResult
 //     Enumerates every subset of the eligible locations in increasing size and returns the
 //     first size that covers the order, with the optimum by (distance sum, rank sum, sorted
-//     ids). Exponential: keep networks small (≤ ~16 locations).
+//     ids). Without destination every distance counts as 0, so step (2) drops out. opts:
+//     excludeLocationIds, onlyLocationIds (as planShip). Exponential: keep networks small (≤ ~16 locations).
 //
 // Written independently of plan-ship.ts (no shared search code): eligibility, ATP and
 // coverage are recomputed here from the raw network description. Sums are taken over the
@@ -42,17 +43,18 @@ function canonicalSum(values: number[]): number {
 export function bruteForcePlanShip(
   order: ShipOrder,
   net: BruteForceNetwork,
-  opts: { excludeLocationIds?: readonly string[] } = {},
+  opts: { excludeLocationIds?: readonly string[]; onlyLocationIds?: readonly string[] } = {},
 ): BruteForceResult {
   // merge lines
   const need = new Map<string, number>();
   for (const l of order.lines as OrderLine[]) need.set(l.sku, (need.get(l.sku) ?? 0) + l.quantity);
   const skus = [...need.keys()];
   const exclude = new Set(opts.excludeLocationIds ?? []);
+  const only = opts.onlyLocationIds === undefined ? null : new Set(opts.onlyLocationIds);
   if (skus.length === 0) return { feasible: true, locationIds: [], shipments: 0, distanceSum: 0, rankSum: 0 };
 
   const eligible = net.locations.filter((loc) => {
-    if (exclude.has(loc.id) || !loc.active) return false;
+    if (exclude.has(loc.id) || !loc.active || (only !== null && !only.has(loc.id))) return false;
     if (loc.type === 'store' && !loc.shipFromStore) return false;
     const used = net.capacityUsed?.[loc.id] ?? 0;
     return loc.dailyCapacity === null || used < loc.dailyCapacity;
@@ -67,7 +69,8 @@ export function bruteForcePlanShip(
     return a;
   };
   const atps = eligible.map((loc) => skus.map((sku) => atpOf(loc, sku)));
-  const dists = eligible.map((loc) => haversineKm(loc, order.destination));
+  const dest = order.destination;
+  const dists = eligible.map((loc) => (dest === undefined ? 0 : haversineKm(loc, dest)));
 
   const n = eligible.length;
   for (let size = 1; size <= n; size++) {

@@ -122,4 +122,18 @@ describe('planPickup', () => {
     expect(() => planPickup({ lines, destination: DEST, radiusKm: -1 }, index)).toThrow(/radiusKm/);
     expect(() => planPickup({ lines, destination: { lat: 0, lon: 200 } }, index)).toThrow(/destination\.lon/);
   });
+
+  it('onlyLocationIds restricts the chosen store and the alternatives', () => {
+    const index = network();
+    // nearest pickup store holding the order is s3; outside the pool it is not chosen
+    expect(planPickup({ lines, destination: DEST }, index).shipments[0]!.locationId).toBe('s3');
+    const r = planPickup({ lines, destination: DEST }, index, { onlyLocationIds: ['s5', 's40'], explain: true });
+    expect(r.shipments.map((s) => s.locationId)).toEqual(['s5']);
+    expect(r.explain!.candidates.find((c) => c.locationId === 's3')!.reason).toBe('not allowed');
+    const alt = planPickup({ lines, pickupLocationId: 'home' }, index, { onlyLocationIds: ['home', 's40'] });
+    expect(alt.feasible).toBe(false);
+    expect(alt.alternatives!.map((a) => a.locationId)).toEqual(['s40']);
+    // a named store outside the pool is never chosen
+    expect(planPickup({ lines, pickupLocationId: 's5' }, index, { onlyLocationIds: ['s40'] }).feasible).toBe(false);
+  });
 });

@@ -1,7 +1,7 @@
 // Pickup routing (contract §7, method "pickup"): one store hands over the whole order.
 //
 // API
-//   planPickup(order: PickupOrder, index: AtpIndex, opts?: { explain?: boolean }): PlanResult
+//   planPickup(order: PickupOrder, index: AtpIndex, opts?: { explain?; onlyLocationIds? }): PlanResult
 //   DEFAULT_PICKUP_RADIUS_KM = 50
 //
 // A pickup point is a known, active location with `pickup: true` (capacity is a shipping
@@ -16,6 +16,8 @@
 // point (the named store when known, else the destination), nearest first, each
 // { locationId, distanceKm } with distanceKm measured from that reference point. No reference
 // point (unknown store and no destination) → no alternatives.
+// onlyLocationIds (a channel's pool): only those may be chosen or offered as alternatives; a
+// named store outside them is not chosen (the HTTP layer refuses that request before).
 // explain: true lists every known location with the reason it was (not) used.
 // Throws RangeError on invalid lines, destination or radiusKm.
 
@@ -28,6 +30,7 @@ export const DEFAULT_PICKUP_RADIUS_KM = 50;
 
 interface PickupOptions {
   explain?: boolean;
+  onlyLocationIds?: Iterable<string>;
 }
 
 function idCmp(a: string, b: string): number {
@@ -47,6 +50,8 @@ export function planPickup(order: PickupOrder, index: AtpIndex, opts: PickupOpti
     throw new RangeError('pickupLocationId or destination is required');
   }
 
+  const only = opts.onlyLocationIds === undefined ? null : new Set(opts.onlyLocationIds);
+  const allowed = (id: string): boolean => only === null || only.has(id);
   const isPickupPoint = (s: number): boolean => (index.flags[s]! & F_PICKUP_OK) === F_PICKUP_OK;
   const holdsAll = (id: string): boolean => lines.every((l) => index.atp(l.sku, id) >= l.quantity);
   const fullShipment = (id: string, distanceKm: number): PlanResult => ({
@@ -65,7 +70,7 @@ export function planPickup(order: PickupOrder, index: AtpIndex, opts: PickupOpti
     const loc = index.getLocation(named);
     if (loc !== undefined) ref = { lat: loc.lat, lon: loc.lon };
     else ref = dest;
-    if (loc !== undefined && isPickupPoint(namedSlot) && holdsAll(named)) {
+    if (loc !== undefined && allowed(named) && isPickupPoint(namedSlot) && holdsAll(named)) {
       chosen = named;
       chosenDist = dest !== undefined ? haversineKm(loc, dest) : 0;
     }
@@ -74,7 +79,7 @@ export function planPickup(order: PickupOrder, index: AtpIndex, opts: PickupOpti
     let best: { id: string; d: number; rank: number } | null = null;
     for (const loc of index.locations()) {
       const s = index.slotOf(loc.id);
-      if (!isPickupPoint(s) || !holdsAll(loc.id)) continue;
+      if (!allowed(loc.id) || !isPickupPoint(s) || !holdsAll(loc.id)) continue;
       const d = haversineKm(loc, dest);
       if (
         best === null ||
@@ -97,7 +102,7 @@ export function planPickup(order: PickupOrder, index: AtpIndex, opts: PickupOpti
     const alternatives: Alternative[] = [];
     if (ref !== undefined) {
       for (const loc of index.locations()) {
-        if (loc.id === named) continue;
+        if (loc.id === named || !allowed(loc.id)) continue;
         const s = index.slotOf(loc.id);
         if (!isPickupPoint(s)) continue;
         const d = haversineKm(loc, ref);
@@ -121,6 +126,7 @@ export function planPickup(order: PickupOrder, index: AtpIndex, opts: PickupOpti
       const distanceKm = dest !== undefined ? haversineKm(loc, dest) : ref !== undefined ? haversineKm(loc, ref) : 0;
       const base = { locationId: loc.id, distanceKm };
       if (loc.id === chosen) candidates.push({ ...base, decision: 'chosen', reason: 'best plan' });
+      else if (!allowed(loc.id)) candidates.push({ ...base, decision: 'dropped', reason: 'not allowed' });
       else if (!loc.active) candidates.push({ ...base, decision: 'dropped', reason: 'inactive' });
       else if (!isPickupPoint(s)) {
         candidates.push({ ...base, decision: 'dropped', reason: 'not a pickup location' });
@@ -130,7 +136,7 @@ export function planPickup(order: PickupOrder, index: AtpIndex, opts: PickupOpti
         candidates.push({ ...base, decision: 'dropped', reason: 'not needed', detail: 'not the requested store' });
       } else candidates.push({ ...base, decision: 'dropped', reason: 'farther' });
     }
-    candidates.sort((a, b) => a.distanceKm - b.distanceKm || idCmp(a.locationId, b.locationId));
+    candidates.sort((a, b) => (a.distanceKm ?? 0) - (b.distanceKm ?? 0) || idCmp(a.locationId, b.locationId));
     result.explain = { method: 'pickup', candidates };
   }
   return result;

@@ -1,4 +1,5 @@
-// planShip against the brute-force reference on random small networks.
+// planShip against the brute-force reference on random small networks, with and without a
+// destination (§7: no coordinates → step (2) skipped), optionally restricted to locationIds.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { atp as coreAtp } from '../atp.js';
@@ -75,7 +76,7 @@ const networkArb = (stock: fc.Arbitrary<Stock>, easy: boolean, at: fc.Arbitrary<
     );
 
 type Network = { locations: { loc: RoutingLocation; used: number }[]; positions: PositionUpdate[] };
-type Order = { lines: OrderLine[]; destination: { lat: number; lon: number } };
+type Order = { lines: OrderLine[]; destination?: { lat: number; lon: number } };
 
 const orderArb = (maxQty: number): fc.Arbitrary<Order> =>
   fc.record({
@@ -85,6 +86,8 @@ const orderArb = (maxQty: number): fc.Arbitrary<Order> =>
     ),
     destination: point,
   });
+/** A marketplace order: no coordinates. */
+const noDestOrderArb = (maxQty: number): fc.Arbitrary<Order> => orderArb(maxQty).map(({ lines }) => ({ lines }));
 
 function canonicalSum(xs: number[]): number {
   return [...xs].sort((a, b) => a - b).reduce((s, x) => s + x, 0);
@@ -93,7 +96,7 @@ function canonicalSum(xs: number[]): number {
 type Outcome = 'exact' | 'heuristic' | 'infeasible';
 
 /** Runs planShip and the reference on one case; asserts; says which path it exercised. */
-function checkCase({ locations, positions }: Network, order: Order, withExclusion: boolean): Outcome {
+function checkCase({ locations, positions }: Network, order: Order, withExclusion: boolean, restrict: boolean): Outcome {
   const index = new AtpIndex();
   const capacityUsed: Record<string, number> = {};
   for (const { loc, used } of locations) {
@@ -103,10 +106,13 @@ function checkCase({ locations, positions }: Network, order: Order, withExclusio
   }
   for (const p of positions as PositionUpdate[]) index.upsertPosition(p);
   const exclude = withExclusion ? [locations[0]!.loc.id] : [];
+  // restricted (a channel's pool): every other location, plus an id the index does not know
+  const only = restrict ? [...locations.filter((_, i) => i % 2 === 1).map((l) => l.loc.id), 'not-a-location'] : undefined;
+  const opts = { excludeLocationIds: exclude, ...(only ? { onlyLocationIds: only } : {}) };
   const net: BruteForceNetwork = { locations: locations.map((l) => l.loc), positions, capacityUsed };
 
-  const ref = bruteForcePlanShip(order, net, { excludeLocationIds: exclude });
-  const plan = planShip(order, index, { excludeLocationIds: exclude });
+  const ref = bruteForcePlanShip(order, net, opts);
+  const plan = planShip(order, index, opts);
 
   // merged order
   const need = new Map<string, number>();
@@ -128,6 +134,10 @@ function checkCase({ locations, positions }: Network, order: Order, withExclusio
     seen.add(s.locationId);
     const { loc, used } = byId.get(s.locationId)!;
     expect(exclude).not.toContain(loc.id);
+    if (only) expect(only).toContain(loc.id);
+    // no destination: distances are not used and are null
+    if (order.destination === undefined) expect(s.distanceKm).toBeNull();
+    else expect(typeof s.distanceKm).toBe('number');
     expect(loc.active).toBe(true);
     expect(loc.type === 'warehouse' || loc.shipFromStore).toBe(true);
     expect(loc.dailyCapacity === null || used < loc.dailyCapacity).toBe(true);
@@ -156,6 +166,7 @@ function checkCase({ locations, positions }: Network, order: Order, withExclusio
         const eligible =
           loc.active &&
           !exclude.includes(loc.id) &&
+          (only === undefined || only.includes(loc.id)) &&
           (loc.type === 'warehouse' || loc.shipFromStore) &&
           (loc.dailyCapacity === null || used < loc.dailyCapacity);
         if (eligible) networkAtp += atpOf(u.sku, loc.id);
@@ -167,19 +178,21 @@ function checkCase({ locations, positions }: Network, order: Order, withExclusio
   expect(plan.unassigned).toEqual([]);
   if (ref.shipments <= 3) {
     expect(plan.shipments.length).toBe(ref.shipments);
-    const d = canonicalSum(plan.shipments.map((s) => s.distanceKm));
+    const d = canonicalSum(plan.shipments.map((s) => s.distanceKm ?? 0));
     expect(Math.abs(d - ref.distanceSum)).toBeLessThanOrEqual(1e-9);
+    const rankOf = (id: string): number => byId.get(id)!.loc.rank;
+    expect(canonicalSum(plan.shipments.map((s) => rankOf(s.locationId)))).toBe(ref.rankSum);
     // tie-breaks (rank, ids) agree too
     expect(plan.shipments.map((s) => s.locationId).sort()).toEqual(ref.locationIds);
     // the unpruned baseline agrees
-    const base = planShip(order, index, { excludeLocationIds: exclude, pruning: false });
+    const base = planShip(order, index, { ...opts, pruning: false });
     expect(base).toEqual(plan);
   } else {
     expect(plan.shipments.length).toBeGreaterThanOrEqual(ref.shipments);
   }
   // explain lists every location once, chosen = shipments
   if (order.lines.length % 2 === 0) {
-    const ex = planShip(order, index, { excludeLocationIds: exclude, explain: true });
+    const ex = planShip(order, index, { ...opts, explain: true });
     expect(ex.shipments).toEqual(plan.shipments);
     const cands = ex.explain!.candidates;
     expect(cands.map((c) => c.locationId).sort()).toEqual(locations.map((l) => l.loc.id).sort());
@@ -189,16 +202,25 @@ function checkCase({ locations, positions }: Network, order: Order, withExclusio
         .map((c) => c.locationId)
         .sort(),
     ).toEqual(plan.shipments.map((s) => s.locationId).sort());
+    if (order.destination === undefined) expect(cands.every((c) => c.distanceKm === null)).toBe(true);
+    if (only) expect(cands.filter((c) => !only.includes(c.locationId)).every((c) => c.reason === 'not allowed' || c.reason === 'excluded')).toBe(true);
   }
   return ref.shipments <= 3 ? 'exact' : 'heuristic';
 }
 
-function run(name: string, network: fc.Arbitrary<Network>, order: fc.Arbitrary<Order>, numRuns: number, min: Partial<Record<Outcome, number>>) {
+function run(
+  name: string,
+  network: fc.Arbitrary<Network>,
+  order: fc.Arbitrary<Order>,
+  numRuns: number,
+  min: Partial<Record<Outcome, number>>,
+  restrict: fc.Arbitrary<boolean> = fc.constant(false),
+) {
   it(name, () => {
     const seen: Record<Outcome, number> = { exact: 0, heuristic: 0, infeasible: 0 };
     fc.assert(
-      fc.property(network, order, fc.boolean(), (n, o, ex) => {
-        seen[checkCase(n, o, ex)]++;
+      fc.property(network, order, fc.boolean(), restrict, (n, o, ex, r) => {
+        seen[checkCase(n, o, ex, r)]++;
       }),
       { numRuns },
     );
@@ -213,6 +235,7 @@ describe('planShip vs brute force (≤ 12 locations, ≤ 4 lines)', () => {
   // two points only: many plans share a distance sum, so rank and id decide
   run('ties', networkArb(scarceStock, true, fc.constantFrom(GRID[1]!, GRID[2]!)), orderArb(3), 300, { exact: 80, heuristic: 5 });
   run('scarce stock', networkArb(scarceStock, true), orderArb(5), 500, { exact: 50, heuristic: 8 });
+  run('restricted to locationIds', networkArb(richStock, true), orderArb(4), 300, { exact: 50, infeasible: 20 }, fc.constant(true));
 });
 
 // Orders with more than 12 distinct SKUs take the other dominance path (mask list).
@@ -246,4 +269,12 @@ const manyOrderArb: fc.Arbitrary<Order> = fc.record({
 
 describe('planShip vs brute force (13–16 distinct SKUs)', () => {
   run('many lines', manyNetworkArb, manyOrderArb, 200, { exact: 20 });
+});
+
+// §7: no destination → (1) fewest shipments, (3) rank sum, (4) ids; exact up to 3 shipments.
+describe('planShip without destination vs brute force', () => {
+  run('rich stock', networkArb(richStock, false), noDestOrderArb(4), 500, { exact: 50, infeasible: 80 }, fc.boolean());
+  // ranks from {1, 2, 3, 100}: equal rank sums are frequent, so ids decide
+  run('scarce stock', networkArb(scarceStock, true), noDestOrderArb(5), 500, { exact: 40, heuristic: 4 }, fc.boolean());
+  run('many lines', manyNetworkArb, manyOrderArb.map(({ lines }) => ({ lines })), 150, { exact: 15 });
 });

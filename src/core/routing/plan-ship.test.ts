@@ -44,7 +44,7 @@ describe('planShip: choice order of §7', () => {
       { explain: true },
     );
     expect(sortedIds(r2)).toEqual(['b', 'c']);
-    expect(r2.shipments.reduce((s, x) => s + x.distanceKm, 0)).toBeCloseTo(26, 6);
+    expect(r2.shipments.reduce((s, x) => s + x.distanceKm!, 0)).toBeCloseTo(26, 6);
     expect(reasonOf(r2, 'n1')).toBe('farther');
   });
 
@@ -310,7 +310,7 @@ describe('planShip: re-routing and explain', () => {
     expect(reasonOf(r, 'busy')).toBe('capacity used up');
     expect(cands.filter((c) => c.decision === 'chosen')).toHaveLength(1);
     // sorted by distance
-    const d = cands.map((c) => c.distanceKm);
+    const d = cands.map((c) => c.distanceKm!);
     expect([...d].sort((a, b) => a - b)).toEqual(d);
     expect(r.explain!.method).toBe('exact');
   });
@@ -329,5 +329,44 @@ describe('planShip: re-routing and explain', () => {
       ],
     };
     expect(planShip(order, index, { pruning: false })).toEqual(planShip(order, index));
+  });
+});
+
+describe('planShip without destination (§7: step (2) skipped)', () => {
+  it('fewest shipments, then rank sum, then ids; distances are null', () => {
+    const index = buildIndex(
+      [
+        loc('near', { lat: north(1), rank: 50 }), // nearest to anything, but rank decides
+        loc('far-a', { lat: north(900), rank: 10 }),
+        loc('far-b', { lat: north(900), rank: 10 }),
+        loc('one-stop', { lat: north(500), rank: 100 }), // holds both lines
+      ],
+      [pos('X', 'near', 5), pos('X', 'far-a', 5), pos('X', 'far-b', 5), pos('X', 'one-stop', 5), pos('Y', 'one-stop', 1), pos('Y', 'far-b', 1)],
+    );
+    // (1) one shipment wins whatever the rank: far-b (rank 10) holds both lines
+    const both = planShip({ lines: [{ sku: 'X', quantity: 2 }, { sku: 'Y', quantity: 1 }] }, index);
+    expect(both.shipments).toEqual([{ locationId: 'far-b', distanceKm: null, lines: [{ sku: 'X', quantity: 2 }, { sku: 'Y', quantity: 1 }] }]);
+    // (3) lower rank beats nearer; (4) far-a < far-b on the id
+    expect(ids(planShip({ lines: [{ sku: 'X', quantity: 2 }] }, index))).toEqual(['far-a']);
+    // the same order with a destination picks the nearest
+    expect(ids(planShip({ lines: [{ sku: 'X', quantity: 2 }], destination: DEST }, index))).toEqual(['near']);
+  });
+
+  it('onlyLocationIds restricts candidates; explain says "not allowed"; infeasible plans stay partial', () => {
+    const index = buildIndex([loc('a', { rank: 1 }), loc('b', { rank: 2 }), loc('c', { rank: 3 })], [pos('X', 'a', 5), pos('X', 'b', 1), pos('X', 'c', 1)]);
+    const r = planShip({ lines: [{ sku: 'X', quantity: 2 }] }, index, { onlyLocationIds: ['b', 'c'], explain: true });
+    expect(sortedIds(r)).toEqual(['b', 'c']);
+    expect(reasonOf(r, 'a')).toBe('not allowed');
+    expect(r.explain!.candidates.every((c) => c.distanceKm === null)).toBe(true);
+    const partial = planShip({ lines: [{ sku: 'X', quantity: 3 }] }, index, { onlyLocationIds: ['b', 'c'] });
+    expect(partial.feasible).toBe(false);
+    expect(partial.unassigned).toEqual([{ sku: 'X', quantity: 1 }]);
+    expect(sortedIds(partial)).toEqual(['b', 'c']);
+  });
+
+  it('planReroute works without destination', () => {
+    const index = buildIndex([loc('a', { rank: 1 }), loc('b', { rank: 2 })], [pos('X', 'a', 5), pos('X', 'b', 5)]);
+    const r = planReroute({ rejectedLines: [{ sku: 'X', quantity: 1 }], rejectedBy: 'a' }, index);
+    expect(r.shipments).toEqual([{ locationId: 'b', distanceKm: null, lines: [{ sku: 'X', quantity: 1 }] }]);
   });
 });

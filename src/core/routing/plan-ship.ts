@@ -7,15 +7,22 @@
 //   mergeLines(lines: readonly OrderLine[]): OrderLine[]
 //       validates (quantity a positive safe integer, sku a non-empty string) and merges lines
 //       of the same SKU, first appearance order; throws RangeError naming the field
-//   PlanShipOptions { explain?: boolean; excludeLocationIds?: Iterable<string>; pruning?: boolean }
+//   PlanShipOptions { explain?: boolean; excludeLocationIds?: Iterable<string>;
+//                     onlyLocationIds?: Iterable<string>; pruning?: boolean }
 //
 // Candidates: known, active locations that ship (warehouses; stores with shipFromStore) whose
-// daily capacity is not used up (null = unlimited), not excluded, with ATP > 0 for at least one
-// line of the order. Choice, in this order (§7):
+// daily capacity is not used up (null = unlimited), not excluded, inside onlyLocationIds when
+// given (a channel's pool), with ATP > 0 for at least one line of the order. Choice (§7):
 //   (1) fewest shipments covering the whole order; (2) smallest sum of great-circle distances
 //   location→destination; (3) smallest sum of rank; (4) smallest sorted list of location ids,
 //   compared element by element (JavaScript string order, i.e. UTF-16 code units).
 //   Sums are taken over values sorted ascending, so they do not depend on enumeration order.
+// WITHOUT DESTINATION (§7: an address without coordinates) step (2) is skipped: (1), (3), (4).
+//   The search below is run unchanged with each candidate's "distance" (its cost) set to its
+//   rank (an integer ≥ 0): the distance sum then equals the rank sum, so comparing (cost sum,
+//   rank sum, ids) is exactly comparing (rank sum, ids), and every bound and the dominance rule
+//   stay valid (they only need costs ≥ 0 and a plan's cost = the sum of its members' costs).
+//   Shipments and explain candidates then carry distanceKm: null.
 // EXACT whenever the best plan has ≤ 3 shipments: iterative deepening k = 1, 2, 3 with
 //   - candidates = only locations holding ATP for some line; early exit on network shortfall;
 //   - dominance: a location is dropped when another one, more than 1 mm nearer, fully covers
@@ -69,12 +76,15 @@ export interface PlanShipOptions {
   explain?: boolean;
   /** Locations never to use (e.g. a store that rejected the lines). */
   excludeLocationIds?: Iterable<string>;
+  /** Only these locations may ship (e.g. a channel's pool); unknown ids are simply never candidates. */
+  onlyLocationIds?: Iterable<string>;
   /** Benchmark baseline only: false disables all pruning. Default true. */
   pruning?: boolean;
 }
 
 export interface RerouteRequest {
-  destination: GeoPoint;
+  /** Absent: route without destination (§7 step (2) skipped). */
+  destination?: GeoPoint | undefined;
   /** The lines the location rejected. */
   rejectedLines: readonly OrderLine[];
   /** The location(s) that rejected them. */
@@ -124,7 +134,8 @@ export function planReroute(req: RerouteRequest, index: AtpIndex, opts: PlanShip
   const rejected = typeof req.rejectedBy === 'string' ? [req.rejectedBy] : [...req.rejectedBy];
   const exclude = new Set<string>([...rejected, ...(req.excludeLocationIds ?? [])]);
   for (const id of opts.excludeLocationIds ?? []) exclude.add(id);
-  return planShip({ lines: req.rejectedLines, destination: req.destination }, index, {
+  const order = req.destination === undefined ? { lines: req.rejectedLines } : { lines: req.rejectedLines, destination: req.destination };
+  return planShip(order, index, {
     ...opts,
     excludeLocationIds: exclude,
   });
@@ -132,6 +143,8 @@ export function planReroute(req: RerouteRequest, index: AtpIndex, opts: PlanShip
 
 /** Candidates in (distance, rank, id) order; candidate numbers are positions in that order. */
 interface Ctx {
+  /** No destination: dist holds ranks (costs), shown distances are null. */
+  noDest: boolean;
   L: number;
   q: Float64Array;
   lines: OrderLine[];
@@ -149,6 +162,7 @@ interface Ctx {
  * they are valid until it returns). Avoids per-plan allocation of index-sized arrays.
  */
 interface Raw {
+  noDest: boolean;
   L: number;
   q: Float64Array;
   lines: OrderLine[];
@@ -175,10 +189,12 @@ interface Best {
 
 export function planShip(order: ShipOrder, index: AtpIndex, opts: PlanShipOptions = {}): PlanResult {
   const lines = mergeLines(order.lines);
-  assertValidPoint(order.destination, 'destination');
+  const dest = order.destination;
+  if (dest !== undefined) assertValidPoint(dest, 'destination');
   const prune = opts.pruning !== false;
   const excludeIds = opts.excludeLocationIds === undefined ? [] : [...opts.excludeLocationIds];
-  const raw = gatherCandidates(lines, order.destination, index, excludeIds);
+  const onlyIds = opts.onlyLocationIds === undefined ? null : [...opts.onlyLocationIds];
+  const raw = gatherCandidates(lines, dest, index, excludeIds, onlyIds);
   const { L, q } = raw;
 
   let shortfall = false;
@@ -219,7 +235,7 @@ export function planShip(order: ShipOrder, index: AtpIndex, opts: PlanShipOption
     full ??= sortedCtx(index, raw, null);
     result.explain = {
       method,
-      candidates: explainCandidates(full, index, order.destination, new Set(excludeIds), usedSlots, method, best),
+      candidates: explainCandidates(full, index, dest, new Set(excludeIds), onlyIds === null ? null : new Set(onlyIds), usedSlots, method, best),
       searchNodes: nodes,
     };
   }
@@ -231,12 +247,19 @@ const scratch = {
   stampGen: new Uint32Array(0),
   stampVal: new Int32Array(0),
   exclGen: new Uint32Array(0),
+  onlyGen: new Uint32Array(0),
   slot: new Int32Array(0),
   dist: new Float64Array(0),
   cov: new Float64Array(0),
 };
 
-function gatherCandidates(lines: OrderLine[], dest: GeoPoint, index: AtpIndex, excludeIds: string[]): Raw {
+function gatherCandidates(
+  lines: OrderLine[],
+  dest: GeoPoint | undefined,
+  index: AtpIndex,
+  excludeIds: string[],
+  onlyIds: string[] | null,
+): Raw {
   const L = lines.length;
   const q = new Float64Array(L);
   for (let l = 0; l < L; l++) q[l] = lines[l]!.quantity;
@@ -246,17 +269,26 @@ function gatherCandidates(lines: OrderLine[], dest: GeoPoint, index: AtpIndex, e
     scratch.stampGen = new Uint32Array(cap);
     scratch.stampVal = new Int32Array(cap);
     scratch.exclGen = new Uint32Array(cap);
+    scratch.onlyGen = new Uint32Array(cap);
   }
   if (scratch.gen >= 0xfffffffe) {
     scratch.stampGen.fill(0);
     scratch.exclGen.fill(0);
+    scratch.onlyGen.fill(0);
     scratch.gen = 0;
   }
   const gen = ++scratch.gen;
-  const { stampGen, stampVal, exclGen } = scratch;
+  const { stampGen, stampVal, exclGen, onlyGen } = scratch;
   for (const id of excludeIds) {
     const s = index.slotOf(id);
     if (s >= 0) exclGen[s] = gen;
+  }
+  const restricted = onlyIds !== null;
+  if (restricted) {
+    for (const id of onlyIds) {
+      const s = index.slotOf(id);
+      if (s >= 0) onlyGen[s] = gen;
+    }
   }
   const rows = lines.map((l) => index.row(l.sku));
   let bound = 0;
@@ -281,7 +313,7 @@ function gatherCandidates(lines: OrderLine[], dest: GeoPoint, index: AtpIndex, e
     let sum = 0;
     for (let i = 0; i < row.size; i++) {
       const s = rl[i]!;
-      if ((flags[s]! & F_SHIP_OK) !== F_SHIP_OK || exclGen[s] === gen) continue;
+      if ((flags[s]! & F_SHIP_OK) !== F_SHIP_OK || exclGen[s] === gen || (restricted && onlyGen[s] !== gen)) continue;
       // contract §4 ATP (as core/atp.ts): the location is active here, so max(0, net − safetyStock)
       const a = rn[i]! - safety[s]!;
       if (a <= 0) continue;
@@ -300,16 +332,22 @@ function gatherCandidates(lines: OrderLine[], dest: GeoPoint, index: AtpIndex, e
     }
     netSum[l] = sum;
   }
-  const dLat = toRadians(dest.lat);
-  const dLon = toRadians(dest.lon);
-  const dCos = Math.cos(dLat);
-  const { latRad, lonRad, cosLat } = index;
   const dist = scratch.dist;
-  for (let c = 0; c < n; c++) {
-    const s = slot[c]!;
-    dist[c] = haversineRad(latRad[s]!, lonRad[s]!, cosLat[s]!, dLat, dLon, dCos);
+  if (dest === undefined) {
+    // no destination: cost = rank (see the header), so the search minimises the rank sum
+    const rank = index.rank;
+    for (let c = 0; c < n; c++) dist[c] = rank[slot[c]!]!;
+  } else {
+    const dLat = toRadians(dest.lat);
+    const dLon = toRadians(dest.lon);
+    const dCos = Math.cos(dLat);
+    const { latRad, lonRad, cosLat } = index;
+    for (let c = 0; c < n; c++) {
+      const s = slot[c]!;
+      dist[c] = haversineRad(latRad[s]!, lonRad[s]!, cosLat[s]!, dLat, dLon, dCos);
+    }
   }
-  return { L, q, lines, n, slot, dist, cov, netSum };
+  return { noDest: dest === undefined, L, q, lines, n, slot, dist, cov, netSum };
 }
 
 /** A sorted context over `pick` (raw candidate numbers; null = all), with fresh arrays. */
@@ -332,6 +370,7 @@ function sortedCtx(index: AtpIndex, raw: Raw, pick: Int32Array | null): Ctx {
     return ia < ib ? -1 : ia > ib ? 1 : 0;
   });
   const ctx: Ctx = {
+    noDest: raw.noDest,
     L,
     q: raw.q,
     lines: raw.lines,
@@ -679,7 +718,7 @@ function allocate(
       out.push({ sku: lines[l]!.sku, quantity: take });
     }
     if (out.length > 0) {
-      shipments.push({ locationId: ctx.ids[c]!, distanceKm: ctx.dist[c]!, lines: out });
+      shipments.push({ locationId: ctx.ids[c]!, distanceKm: ctx.noDest ? null : ctx.dist[c]!, lines: out });
       usedSlots.add(ctx.slot[c]!);
     }
   }
@@ -696,22 +735,29 @@ function fmtKm(d: number): string {
   return `${d.toFixed(1)} km`;
 }
 
+/** The chosen plan summarised; without destination the cost sum is the rank sum. */
+function fmtPlan(ctx: Ctx, b: Best): string {
+  return ctx.noDest
+    ? `${b.members.length} shipment(s), rank sum ${b.rank}`
+    : `${b.members.length} shipment(s), ${fmtKm(b.dist)}, rank sum ${b.rank}`;
+}
+
 function explainCandidates(
   ctx: Ctx,
   index: AtpIndex,
-  dest: GeoPoint,
+  dest: GeoPoint | undefined,
   excluded: Set<string>,
+  only: Set<string> | null,
   usedSlots: Set<number>,
   method: PlanExplain['method'],
   best: Best | null,
 ): ExplainCandidate[] {
   const out: ExplainCandidate[] = [];
-  const dLat = toRadians(dest.lat);
-  const dLon = toRadians(dest.lon);
+  const dLat = dest === undefined ? 0 : toRadians(dest.lat);
+  const dLon = dest === undefined ? 0 : toRadians(dest.lon);
   const dCos = Math.cos(dLat);
   const space = method === 'exact' && best !== null ? buildSpace(ctx) : null;
-  const chosenSummary =
-    best !== null ? `chosen plan: ${best.members.length} shipment(s), ${fmtKm(best.dist)}, rank sum ${best.rank}` : '';
+  const chosenSummary = best !== null ? `chosen plan: ${fmtPlan(ctx, best)}` : '';
   const candOf = new Map<number, number>();
   for (let c = 0; c < ctx.n; c++) candOf.set(ctx.slot[c]!, c);
   for (let s = 0; s < index.slotCount; s++) {
@@ -719,7 +765,11 @@ function explainCandidates(
     if (loc === undefined) continue;
     const c = candOf.get(s) ?? -1;
     const distanceKm =
-      c >= 0 ? ctx.dist[c]! : haversineRad(index.latRad[s]!, index.lonRad[s]!, index.cosLat[s]!, dLat, dLon, dCos);
+      dest === undefined
+        ? null
+        : c >= 0
+          ? ctx.dist[c]!
+          : haversineRad(index.latRad[s]!, index.lonRad[s]!, index.cosLat[s]!, dLat, dLon, dCos);
     const base = { locationId: loc.id, distanceKm };
     const drop = (reason: ExplainReason, detail?: string): void => {
       out.push(detail === undefined ? { ...base, decision: 'dropped', reason } : { ...base, decision: 'dropped', reason, detail });
@@ -731,6 +781,7 @@ function explainCandidates(
       continue;
     }
     if (excluded.has(loc.id)) drop('excluded', 'excluded by the caller (e.g. it rejected these lines)');
+    else if (only !== null && !only.has(loc.id)) drop('not allowed', 'not in the request\'s locationIds');
     else if (!loc.active) drop('inactive');
     else if (loc.type === 'store' && !loc.shipFromStore) drop('not a ship location', 'store without shipFromStore');
     else if (!index.hasCapacity(loc.id)) {
@@ -742,13 +793,15 @@ function explainCandidates(
       const forced = search(ctx, space, best.members.length, [c], { nodes: 0 });
       if (forced === null) drop('more shipments', `any plan using it needs more than ${best.members.length} shipment(s)`);
       else {
-        const detail = `best plan using it: ${forced.members.length} shipment(s), ${fmtKm(forced.dist)}, rank sum ${forced.rank}; ${chosenSummary}`;
-        if (forced.dist > best.dist) drop('farther', detail);
+        const detail = `best plan using it: ${fmtPlan(ctx, forced)}; ${chosenSummary}`;
+        if (forced.dist > best.dist) drop(ctx.noDest ? 'higher rank' : 'farther', detail);
         else if (forced.rank > best.rank) drop('higher rank', detail);
         else drop('location id', detail);
       }
     }
   }
-  out.sort((a, b) => a.distanceKm - b.distanceKm || (a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0));
+  const rankOf = (id: string): number => index.getLocation(id)?.rank ?? 0;
+  const key = (c: ExplainCandidate): number => c.distanceKm ?? rankOf(c.locationId);
+  out.sort((a, b) => key(a) - key(b) || (a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0));
   return out;
 }

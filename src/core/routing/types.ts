@@ -3,9 +3,10 @@
 // API
 //   RoutingLocation      a location as routing sees it (§2 fields minus `name`)
 //   OrderLine            { sku, quantity }  quantity: positive integer
-//   ShipOrder            { lines, destination }           input of planShip
+//   ShipOrder            { lines, destination? }          input of planShip (no destination:
+//                        a marketplace order without coordinates, §7 step (2) skipped)
 //   PickupOrder          { lines, pickupLocationId?, destination?, radiusKm? }  input of planPickup
-//   Shipment             { locationId, distanceKm, lines }
+//   Shipment             { locationId, distanceKm, lines }  distanceKm null: ship without destination
 //   Alternative          { locationId, distanceKm }
 //   PlanResult           { feasible, shipments, unassigned, alternatives?, explain? }   (§7 answer
 //                        minus `reservationId`, which the HTTP layer adds after reserving)
@@ -45,7 +46,8 @@ export interface OrderLine {
 
 export interface ShipOrder {
   lines: readonly OrderLine[];
-  destination: GeoPoint;
+  /** Absent: the order's address has no coordinates; distances are not used (and are null). */
+  destination?: GeoPoint;
 }
 
 export interface PickupOrder {
@@ -69,8 +71,9 @@ export interface PositionUpdate {
 
 export interface Shipment {
   locationId: string;
-  /** Great-circle distance from the location to the destination (0 for pickup without destination). */
-  distanceKm: number;
+  /** Great-circle distance from the location to the destination (0 for pickup without
+   *  destination; null for ship without destination). */
+  distanceKm: number | null;
   lines: OrderLine[];
 }
 
@@ -86,6 +89,7 @@ export type ExplainReason =
   | 'partial plan' //         picked for the best partial plan (order cannot be covered)
   // dropped before the search
   | 'excluded' //             listed in excludeLocationIds (e.g. the store rejected the lines)
+  | 'not allowed' //          outside the request's locationIds (a channel's pool)
   | 'inactive'
   | 'not a ship location' //  store without shipFromStore
   | 'not a pickup location' // pickup plans: location without pickup
@@ -100,7 +104,8 @@ export type ExplainReason =
 
 export interface ExplainCandidate {
   locationId: string;
-  distanceKm: number;
+  /** null: ship plan without destination. */
+  distanceKm: number | null;
   decision: 'chosen' | 'dropped';
   reason: ExplainReason;
   /** Human-readable detail for support staff. */
@@ -110,7 +115,7 @@ export interface ExplainCandidate {
 export interface PlanExplain {
   /** 'exact' (optimum, ≤ 3 shipments), 'heuristic' (greedy, > 3) or 'partial' (infeasible). */
   method: 'exact' | 'heuristic' | 'partial' | 'pickup';
-  /** Every location in the index, in order of distance to the destination. */
+  /** Every location in the index, in order of distance to the destination (without one: rank, id). */
   candidates: ExplainCandidate[];
   /** Search nodes visited by the exact search (diagnostic). */
   searchNodes?: number;

@@ -16,11 +16,15 @@ import { reservationProblem } from './reservations.js';
 import { RESERVATION_ID_PATTERN, reservationSchema } from './reservations.js';
 
 const lineSchema = z.object({ sku: z.string(), quantity: z.number() });
-const shipmentSchema = z.object({ locationId: z.string(), distanceKm: z.number(), lines: z.array(lineSchema) });
+const shipmentSchema = z.object({
+  locationId: z.string(),
+  distanceKm: z.number().nullable().describe('km to the destination; null for ship without destination (§7)'),
+  lines: z.array(lineSchema),
+});
 const explainSchema = z.object({
   method: z.enum(['exact', 'heuristic', 'partial', 'pickup']),
   candidates: z.array(z.object({
-    locationId: z.string(), distanceKm: z.number(), decision: z.enum(['chosen', 'dropped']), reason: z.string(), detail: z.string().optional(),
+    locationId: z.string(), distanceKm: z.number().nullable(), decision: z.enum(['chosen', 'dropped']), reason: z.string(), detail: z.string().optional(),
   })),
   searchNodes: z.number().optional(),
 });

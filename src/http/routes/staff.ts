@@ -28,7 +28,7 @@ const queueOrder = z.object({
   promisedBy: z.string().describe('createdAt + 2 h for pickup, + 24 h for ship'),
   reservationStatus: z.string(), expiresAt: z.string().nullable(), lines: z.array(queueLine),
 });
-const shipment = z.object({ locationId: z.string(), distanceKm: z.number(), lines: z.array(z.object({ sku: z.string(), quantity: z.number() })) });
+const shipment = z.object({ locationId: z.string(), distanceKm: z.number().nullable(), lines: z.array(z.object({ sku: z.string(), quantity: z.number() })) });
 
 const figures = { onHand: z.number(), reserved: z.number(), unavailable: z.number(), atp: z.number() };
 const lookupSchema = z.object({

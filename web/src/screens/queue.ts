@@ -20,7 +20,7 @@ const NEXT: Record<string, Array<{ action: string; label: string; method?: 'ship
   ready: [{ action: 'hand-over', label: 'Handed over', method: 'pickup' }],
 };
 
-interface Rerouted { sku: string; quantity: number; shipments: Array<{ locationId: string; distanceKm: number }>; unassigned: Array<{ sku: string; quantity: number }> }
+interface Rerouted { sku: string; quantity: number; shipments: Array<{ locationId: string; distanceKm: number | null }>; unassigned: Array<{ sku: string; quantity: number }> }
 
 export function Queue({ store }: { store: string; user: User }) {
   const [orders, setOrders] = useState<QueueOrder[] | null>(null);
