@@ -12,6 +12,7 @@ import { eventRoutes } from './routes/events.js';
 import { availabilityRoutes } from './routes/availability.js';
 import { operationsRoutes } from './routes/operations.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
+import { importRoutes } from './routes/imports.js';
 import type { ApiToken } from '../config.js';
 import { isDataException } from '../db/database.js';
 
@@ -70,7 +71,7 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
   await app.register(swaggerUi, { routePrefix: '/docs/ui' });
 
   app.addHook('onRequest', authHook(new TokenRegistry(tokens)));
-  const routes = opts.api === false ? [operationsRoutes] : [operationsRoutes, locationRoutes, eventRoutes, availabilityRoutes, deadLetterRoutes, ...extraRoutes];
+  const routes = opts.api === false ? [operationsRoutes] : [operationsRoutes, locationRoutes, eventRoutes, availabilityRoutes, deadLetterRoutes, importRoutes, ...extraRoutes];
   for (const register of routes) await register(app, ctx);
   return app;
 }
