@@ -2,7 +2,7 @@
 // other if run together on two cores), each with the baseline it is compared against measured
 // in the same run. Prints one JSON report and keeps a copy in bench/results/.
 //   npm run bench                       all three
-//   npm run bench -- --only routing     one of spine | routing | reservations
+//   npm run bench -- --only routing     one of spine | routing | reservations | count-import
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,11 +11,13 @@ import { Command, Option } from 'commander';
 import { benchSpine } from './spine.js';
 import { benchRoutingPlan } from './routing-plan.js';
 import { benchReservations } from './reservations.js';
+import { benchCountImport } from './count-import.js';
 
 const BENCHES = {
   spine: () => benchSpine(),
   routing: () => benchRoutingPlan(),
   reservations: () => benchReservations(),
+  'count-import': () => benchCountImport(),
 } as const;
 type BenchName = keyof typeof BENCHES;
 

@@ -84,7 +84,7 @@ async function importDirect(format: CountFileFormat, stream: Readable, onRow: (l
 }
 
 /** POST the stream to the service; the answer comes once every row is appended. No client timeout: a large file takes a while. */
-function postFile(base: string, token: string, contentType: string, body: Readable): Promise<ImportSummary> {
+export function postFile(base: string, token: string, contentType: string, body: Readable): Promise<ImportSummary> {
   const url = new URL('/v1/imports/counts', base);
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {

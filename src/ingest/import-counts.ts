@@ -1,6 +1,6 @@
 // Count file import (contract §10): a streamed CSV or NDJSON file becomes `stock.counted`
 // events, appended in batches through the same ingest path as POST /v1/events. Memory stays
-// flat whatever the file's size: one batch is being read while the one before it is appended,
+// flat whatever the file's size: a few batches are appended while the next one is read,
 // and rejections beyond a cap are counted rather than listed.
 import { csvRowToEvent, ndjsonRowToEvent, parseCsvHeader, type CountFileFormat, type CsvLayout, type RowContext } from '../core/count-file-row.js';
 import type { StockEvent } from '../core/stock-event.js';
@@ -8,7 +8,9 @@ import type { EventIngest } from './ingest-events.js';
 import { readLines } from './line-stream.js';
 
 /** Rows per append: large enough to amortise the log's round trip, small enough to stay light. */
-export const IMPORT_BATCH_ROWS = 2000;
+export const IMPORT_BATCH_ROWS = 5000;
+/** Appends in flight at once (see flush). */
+export const MAX_BATCHES_IN_FLIGHT = 4;
 /** Rejections listed in the answer; the rest are only counted (a million bad rows must not fill memory). */
 export const MAX_LISTED_REJECTIONS = 10_000;
 
@@ -34,6 +36,7 @@ export interface ImportOptions {
   /** After each batch is durably appended: lines read so far, and bytes read. */
   onProgress?: (p: { lines: number; bytes: number; accepted: number; duplicates: number; rejected: number }) => void;
   batchRows?: number;
+  maxInFlight?: number;
 }
 
 /** The file cannot be read as a count file at all (its header); nothing was appended. */
@@ -47,11 +50,11 @@ interface Pending {
 export async function importCounts(stream: AsyncIterable<Buffer | string>, opts: ImportOptions): Promise<ImportSummary> {
   const summary: ImportSummary = { accepted: 0, duplicates: 0, rejected: [], rejectedCount: 0, lines: 0 };
   const batchRows = opts.batchRows ?? IMPORT_BATCH_ROWS;
+  const maxInFlight = opts.maxInFlight ?? MAX_BATCHES_IN_FLIGHT;
   const now = opts.now ?? Date.now;
   let bytes = 0;
   let layout: CsvLayout | null = null;
   let batch: Pending = { lines: [], events: [] };
-  let inFlight: Promise<void> | null = null;
 
   const reject = (line: number, error: string) => {
     summary.rejectedCount += 1;
@@ -76,23 +79,27 @@ export async function importCounts(stream: AsyncIterable<Buffer | string>, opts:
     summary.duplicates += r.duplicates;
     opts.onProgress?.({ lines: summary.lines, bytes, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejectedCount });
   };
-  // One batch in flight while the next is parsed; appends stay in file order.
-  let appendFailed = false;
+  // Several batches in flight while the next is parsed: the log's round trip, not parsing, is
+  // what limits an import. Their order does not matter: every row is a count, and counts fold by
+  // their own countedAt whatever order they arrive in (§6), so a later batch landing first
+  // changes nothing. Memory stays bounded by MAX_BATCHES_IN_FLIGHT batches.
+  const inFlight = new Set<Promise<void>>();
+  let appendError: { error: unknown } | null = null;
   const flush = async () => {
     if (batch.events.length === 0) return;
     const b = batch;
     batch = { lines: [], events: [] };
-    const previous = inFlight;
-    const next = (async () => {
-      if (previous) await previous;
-      await append(b);
-    })();
-    inFlight = next;
-    // Marked handled now (a failure is rethrown where it is awaited), so that a failing append
-    // while the next batch is still being read is not an unhandled rejection.
-    next.catch(() => { appendFailed = true; });
-    // Wait for the older one only: bounded memory, still overlapping parse and append.
-    if (previous) await previous;
+    const p: Promise<void> = append(b).then(
+      () => { inFlight.delete(p); },
+      (error: unknown) => { inFlight.delete(p); appendError ??= { error }; },
+    );
+    inFlight.add(p);
+    while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    if (appendError) throw appendError.error;
+  };
+  const drain = async () => {
+    await Promise.all(inFlight);
+    if (appendError) throw appendError.error;
   };
 
   let failure: unknown = null;
@@ -121,8 +128,8 @@ export async function importCounts(stream: AsyncIterable<Buffer | string>, opts:
   }
   // Complete rows read before the stream failed are appended too: each is a whole, valid count
   // and a resumed import finds them as duplicates. The cut-off line never got this far.
-  if (!appendFailed) await flush();
-  if (inFlight) await inFlight;
+  if (!appendError) await flush().catch(() => {});
+  await drain();
   if (failure !== null) throw failure;
   if (opts.format === 'csv' && layout === null) throw new CountFileError('the file is empty: expected the header sku,locationId,quantity,countedAt');
   summary.rejected.sort((a, b) => a.line - b.line);
