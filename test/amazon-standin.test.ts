@@ -4,6 +4,7 @@
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmazonStandIn, type AmazonStandInOptions } from './standins/amazon/amazon-standin.js';
+import { newAjv, SwaggerModel } from './standins/amazon/swagger.js';
 
 let amazon: AmazonStandIn;
 afterEach(async () => {
@@ -40,6 +41,13 @@ const availability = (quantity: unknown) => ({
 });
 
 describe('Amazon SP-API stand-in', () => {
+  it('checks answers against the models (a wrong one is caught)', () => {
+    const model = new SwaggerModel(newAjv(), 'models/ordersV0.json');
+    const { op } = model.match('GET', '/orders/v0/orders')!;
+    expect(model.validateResponse(op, 200, { payload: { Orders: [{ AmazonOrderId: '1', LastUpdateDate: 'x', OrderStatus: 'Lost', PurchaseDate: 'x' }] } })).toEqual([expect.stringMatching(/OrderStatus: must be equal to one of the allowed values/)]);
+    expect(model.validateResponse(op, 200, { payload: { Orders: [] } })).toEqual([]);
+  });
+
   it('issues LWA access tokens for the refresh token and refuses calls without a live one', async () => {
     let now = Date.parse('2026-12-01T10:00:00Z');
     await start({ accessTokenTtlSeconds: 1, now: () => now });
