@@ -137,6 +137,27 @@ describe('Square Inventory stand-in', () => {
     expect((await api('/v2/inventory/counts/batch-retrieve', { cursor: 'garbage' })).body.errors[0].code).toBe('INVALID_CURSOR');
   });
 
+  it('lists the changes behind the counts, late offline sales with their own occurred_at, paged', async () => {
+    let now = Date.parse('2026-12-01T12:00:00Z');
+    square = await new SquareStandIn({ now: () => now }).start();
+    square.addLocation('LOC-AMS');
+    square.addVariation('VAR-A', 'A-1');
+    square.count('VAR-A', 'LOC-AMS', '10', '2026-12-01T10:00:00Z');
+    now += 60_000;
+    const mark = new Date(now).toISOString();
+    now += 1;
+    square.sell('VAR-A', 'LOC-AMS', '1', '2026-12-01T11:30:00Z'); // an offline till's sale, reported now
+    square.sell('VAR-A', 'LOC-AMS', '2', '2026-12-01T12:00:30Z');
+    const first = await api('/v2/inventory/changes/batch-retrieve', { updated_after: mark, limit: 1 });
+    expect(first.body.changes).toEqual([{ type: 'ADJUSTMENT', adjustment: expect.objectContaining({ from_state: 'IN_STOCK', to_state: 'SOLD', quantity: '1', occurred_at: '2026-12-01T11:30:00Z', created_at: '2026-12-01T12:01:00.001Z' }) }]);
+    const second = await api('/v2/inventory/changes/batch-retrieve', { updated_after: mark, limit: 1, cursor: first.body.cursor });
+    expect(second.body.changes[0].adjustment.quantity).toBe('2');
+    expect(second.body.cursor).toBeUndefined();
+    expect((await api('/v2/inventory/changes/batch-retrieve', { types: ['PHYSICAL_COUNT'] })).body.changes).toHaveLength(1);
+    expect(square.quantity('VAR-A', 'LOC-AMS')).toBe('7');
+    expect(square.violations).toEqual([]);
+  });
+
   it('lists item variations with their SKUs, paged', async () => {
     await start();
     const r = await fetch(`${square.url}/v2/catalog/list?types=ITEM_VARIATION`, { headers: { authorization: `Bearer ${square.accessToken}` } });

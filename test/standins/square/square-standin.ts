@@ -1,5 +1,6 @@
 // A local stand-in of Square's Inventory API for tests, on 127.0.0.1: ListCatalog (item
-// variations with SKUs), BatchRetrieveInventoryCounts with cursor paging, BatchChangeInventory
+// variations with SKUs), BatchRetrieveInventoryCounts and BatchRetrieveInventoryChanges with
+// cursor paging, BatchChangeInventory
 // (PHYSICAL_COUNT and ADJUSTMENT, at most 100 changes, idempotency keys), decimal-string
 // quantities per state, and signed `inventory.count.updated` webhooks with controls to hold,
 // duplicate and reorder deliveries. Quantities come from each position's history applied in
@@ -11,7 +12,7 @@ import http from 'node:http';
 import { SquareSpec, type SquareOperation } from './openapi.js';
 
 export const SQUARE_VERSION = '2025-08-20';
-const OPERATIONS = ['ListCatalog', 'BatchRetrieveInventoryCounts', 'BatchChangeInventory'];
+const OPERATIONS = ['ListCatalog', 'BatchRetrieveInventoryCounts', 'BatchChangeInventory', 'BatchRetrieveInventoryChanges'];
 /** States Square does not track: counts are never reported in them. */
 const UNTRACKED = new Set(['NONE', 'SOLD', 'UNLINKED_RETURN']);
 const QUANTITY = /^-?\d{1,20}(\.\d{1,5})?$/;
@@ -292,6 +293,7 @@ export class SquareStandIn {
     if (problems.length) return this.refuse(op, reply, problems.map((p) => ({ category: 'INVALID_REQUEST_ERROR', code: 'BAD_REQUEST', ...p })));
     if (op.operationId === 'ListCatalog') return this.listCatalog(op, url.searchParams, reply);
     if (op.operationId === 'BatchRetrieveInventoryCounts') return this.batchRetrieve(op, body as RetrieveBody, reply);
+    if (op.operationId === 'BatchRetrieveInventoryChanges') return this.batchRetrieveChanges(op, body as RetrieveChangesBody, reply);
     return this.batchChange(op, body as ChangeBody, reply);
   }
 
@@ -392,6 +394,31 @@ export class SquareStandIn {
     reply(status, response);
   }
 
+  /**
+   * The changes themselves (what a till sold, as of when), in the order they were recorded, with
+   * a cursor: how a connector learns the movements behind an inventory.count.updated, late
+   * offline sales included (their occurred_at is in the past, their created_at is not).
+   */
+  private batchRetrieveChanges(op: SquareOperation, body: RetrieveChangesBody, reply: (s: number, b: Record<string, unknown>) => void): void {
+    const limit = body.limit ?? this.pageSize;
+    if (limit < 1 || limit > 1000) return this.refuse(op, reply, [{ category: 'INVALID_REQUEST_ERROR', code: 'INVALID_VALUE', field: 'limit', detail: 'limit must be 1 - 1000' }]);
+    const start = decodeCursor(body.cursor ?? null);
+    if (start === null) return this.refuse(op, reply, [{ category: 'INVALID_REQUEST_ERROR', code: 'INVALID_CURSOR', field: 'cursor', detail: 'Invalid cursor' }]);
+    const after = body.updated_after ? Date.parse(body.updated_after) : null;
+    const before = body.updated_before ? Date.parse(body.updated_before) : null;
+    if ((after !== null && Number.isNaN(after)) || (before !== null && Number.isNaN(before))) {
+      return this.refuse(op, reply, [{ category: 'INVALID_REQUEST_ERROR', code: 'INVALID_TIME', field: 'updated_after', detail: 'not an RFC 3339 timestamp' }]);
+    }
+    const types = body.types ?? ['PHYSICAL_COUNT', 'ADJUSTMENT'];
+    const matching = this.changes.filter((c) => types.includes(c.type)
+      && (!body.catalog_object_ids || body.catalog_object_ids.includes(c.catalogObjectId))
+      && (!body.location_ids || body.location_ids.includes(c.locationId))
+      && (!body.states || c.type !== 'ADJUSTMENT' || body.states.includes(c.toState!) || body.states.includes(c.fromState!))
+      && (after === null || Date.parse(c.createdAt) > after) && (before === null || Date.parse(c.createdAt) < before));
+    const page = matching.slice(start, start + limit);
+    reply(200, { changes: page.map((c) => changeView(c)), ...(start + page.length < matching.length ? { cursor: encodeCursor(start + page.length) } : {}) });
+  }
+
   /** A count equal to the current figure changes nothing only when no later change exists. */
   private isLatestCount(c: { catalogObjectId: string; locationId: string; occurredAt: string }): boolean {
     const at = Date.parse(c.occurredAt);
@@ -406,6 +433,11 @@ interface RetrieveBody {
   cursor?: string | null;
   states?: string[] | null;
   limit?: number | null;
+}
+
+interface RetrieveChangesBody extends RetrieveBody {
+  types?: string[] | null;
+  updated_before?: string | null;
 }
 
 interface ChangePart {
