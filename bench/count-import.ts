@@ -4,7 +4,8 @@
 // memory flat as the file grows (its RSS, from /proc, when the upload passes 100k, 250k, 500k,
 // 750k and 1M rows, and its peak).
 // Baseline, in the same run and on the same broker: the same rows as ready-made events,
-// appended by KafkaEventLog.append in the import's batch size from this process (no HTTP, no
+// appended by KafkaEventLog.append in the import's batch size and concurrency from this process
+// (no HTTP, no
 // parsing, no validation, no dedupe lookup): what the log alone takes. Each service gets a
 // 20,000-row warm-up import first (a running service is warm). Then 200,000 rows into
 // the embedded deployment (PGlite, embedded log), for information.
@@ -22,7 +23,7 @@ import { postFile } from '../src/cli/import-counts.js';
 import { countEventId } from '../src/core/count-file-row.js';
 import { openDatabase } from '../src/db/open-database.js';
 import { KafkaEventLog } from '../src/eventlog/kafka-event-log.js';
-import { IMPORT_BATCH_ROWS } from '../src/ingest/import-counts.js';
+import { IMPORT_BATCH_ROWS, MAX_BATCHES_IN_FLIGHT } from '../src/ingest/import-counts.js';
 import { upsertLocation } from '../src/locations/location-store.js';
 import { createLogger } from '../src/logger.js';
 import { startMockKafka } from '../test/support/kafka-broker.js';
@@ -142,20 +143,25 @@ async function importFile(url: string, pid: number, file: string, rows: number, 
   return { rows, seconds: round(seconds, 2), rowsPerSec: Math.round(rows / seconds), accepted: summary.accepted, rssMiB: { before, ...atMark, peak, after: rssMiB(pid) } };
 }
 
-/** The log alone: the same rows as events, appended in the import's batch size, one batch in flight. */
+/** The log alone: the same rows as events, appended in the import's batch size with as many batches in flight. */
 async function rawAppend(brokers: string[], topic: string, rows: number) {
   const log = new KafkaEventLog({ brokers, logger: createLogger('warn') });
   const ms = Date.parse(COUNTED_AT);
   const t0 = performance.now();
-  for (let start = 0; start < rows; start += IMPORT_BATCH_ROWS) {
-    const batch = [];
-    for (let i = start; i < Math.min(rows, start + IMPORT_BATCH_ROWS); i++) {
-      const r = rowAt(i);
-      const event = { eventId: countEventId(r.sku, r.locationId, r.quantity, ms), type: 'stock.counted', sku: r.sku, locationId: r.locationId, occurredAt: COUNTED_AT, source: 'bench', quantity: r.quantity };
-      batch.push({ key: r.sku, value: JSON.stringify(event) });
+  let next = 0;
+  await Promise.all(Array.from({ length: MAX_BATCHES_IN_FLIGHT }, async () => {
+    while (next < rows) {
+      const start = next;
+      next += IMPORT_BATCH_ROWS;
+      const batch = [];
+      for (let i = start; i < Math.min(rows, start + IMPORT_BATCH_ROWS); i++) {
+        const r = rowAt(i);
+        const event = { eventId: countEventId(r.sku, r.locationId, r.quantity, ms), type: 'stock.counted', sku: r.sku, locationId: r.locationId, occurredAt: COUNTED_AT, source: 'bench', quantity: r.quantity };
+        batch.push({ key: r.sku, value: JSON.stringify(event) });
+      }
+      await log.append(topic, batch);
     }
-    await log.append(topic, batch);
-  }
+  }));
   const seconds = (performance.now() - t0) / 1000;
   await log.close();
   return { rows, seconds: round(seconds, 2), rowsPerSec: Math.round(rows / seconds) };
