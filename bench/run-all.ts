@@ -2,7 +2,8 @@
 // other if run together on two cores), each with the baseline it is compared against measured
 // in the same run. Prints one JSON report and keeps a copy in bench/results/.
 //   npm run bench                       all three
-//   npm run bench -- --only routing     one of spine | routing | reservations | count-import
+//   npm run bench -- --only routing     one of spine | routing | reservations | count-import | channels
+//   npm run bench -- --only routing     one of spine | routing | reservations | channels
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,12 +13,14 @@ import { benchSpine } from './spine.js';
 import { benchRoutingPlan } from './routing-plan.js';
 import { benchReservations } from './reservations.js';
 import { benchCountImport } from './count-import.js';
+import { benchChannelsSync } from './channels-sync.js';
 
 const BENCHES = {
   spine: () => benchSpine(),
   routing: () => benchRoutingPlan(),
   reservations: () => benchReservations(),
   'count-import': () => benchCountImport(),
+  channels: () => benchChannelsSync(),
 } as const;
 type BenchName = keyof typeof BENCHES;
 

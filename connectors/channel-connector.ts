@@ -1,77 +1,213 @@
 // The ports a channel connector implements: the edge between a vendor's API (Shopify, an
-// Amazon-style marketplace, Square, a store POS) and the ledger. Ports only, for now: the
-// adapters for each kind come with the channel work (contract §8).
+// Amazon-style marketplace, Square, a store POS) and the ledger (contract §8). The engine
+// (src/channels/) owns everything around a connector: the channel's stored settings, the push
+// outbox, the token bucket, the drift job, the orders sink, quarantine and status. A connector
+// only speaks its vendor's API.
 //
 // Inbound, a connector turns what the channel reports into stock events (contract §3) and hands
-// them to the same ingest path as POST /v1/events (src/ingest/ingest-events.ts): validation,
-// the unknown-location check, dedupe by eventId and the durable append all apply to it as to
-// any other source, so a connector never writes the ledger itself. Its event ids must be
-// stable (derived from the vendor's own ids), so that a re-poll or a redelivered webhook is a
-// duplicate and changes nothing.
+// them to ctx.ingest, the same path as POST /v1/events: validation, the unknown-location check,
+// dedupe by eventId and the durable append all apply to it as to any other source, so a
+// connector never writes the ledger itself. Its event ids must be stable (derived from the
+// vendor's own ids), so that a re-poll or a redelivered webhook is a duplicate and changes
+// nothing. Orders go to ctx.orders (routing + a reservation), never straight to the ledger.
 //
-// Outbound, a publisher reads the positions named on `inventory.atp` (AtpChange in
-// src/reconciler/change-announcement.ts) and pushes what the channel may sell: max(0, the ATP
-// over the channel's pool of active locations − bufferUnits).
+// Outbound, the engine works out what the channel may sell (max(0, ATP over the pool's active
+// locations − bufferUnits); per mapped location for per-location kinds) and hands the connector's
+// StockPublisher coalesced, rate-limited batches of absolute quantities.
+import type { z } from 'zod';
+import type { Logger } from 'pino';
 import type { StockEvent } from '../src/core/stock-event.js';
+import type { IngestResult } from '../src/ingest/ingest-events.js';
 
 export type ChannelKind = 'shopify' | 'amazon' | 'square' | 'pos' | 'custom';
 
 /**
+ * Shopify and Square show stock per location: one figure per mapped channel location.
+ * Amazon (merchant-fulfilled) shows one figure for the whole pool.
+ */
+export type PublishScope = 'per-location' | 'network';
+
+/** HTTP request headers as Node gives them (lower-case names). */
+export type WebhookHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** One per kind, in connectors/registry.ts keyed by kind. `S` is the kind's settings object. */
+export interface ChannelKindDefinition<S = unknown> {
+  readonly kind: ChannelKind;
+  readonly scope: PublishScope;
+  /** Where the scope depends on the settings (`custom`: per-location when it has a locationMap). */
+  scopeFor?(settings: S): PublishScope;
+  /** Validates PUT /v1/channels/{id}'s `settings`; zod issues become problems named `settings.<path>`. */
+  readonly settingsSchema: z.ZodType<S>;
+  /** Top-level settings fields stored but never returned: GET shows them masked ("********abcd"). */
+  readonly secretFields: readonly string[];
+  /** Our location ids the settings name (locationMap values, fulfilment pools): refused if unknown. */
+  referencedLocations(settings: S): string[];
+  /** Per-location kinds: the channel's locations and which of ours each one shows. */
+  channelLocations?(settings: S): Array<{ channelLocation: string; locationId: string }>;
+  /** Token bucket for pushes, from the vendor's published limits, in the units `StockPublisher.cost` returns. */
+  rateLimit(settings: S): { ratePerSecond: number; burst: number };
+  create(ctx: ConnectorContext<S>): ChannelConnector;
+}
+
+/** What the engine gives a connector: its settings and the only ways it may touch our data. */
+export interface ConnectorContext<S = unknown> {
+  readonly channelId: string;
+  readonly settings: S;
+  /** Our location ids whose ATP the channel is offered. */
+  readonly pool: readonly string[];
+  readonly bufferUnits: number;
+  readonly logger: Logger;
+  /** The same path as POST /v1/events (validation, unknown locations, dedupe, durable append). */
+  ingest(events: StockEvent[]): Promise<IngestResult>;
+  /** Orders placed on the channel: routing and reservations, idempotent and order-tolerant. */
+  readonly orders: ChannelOrders;
+  /** Items that could not be mapped; listed at GET /v1/channels/{id}/quarantine and counted. */
+  quarantine(items: QuarantinedItem[]): Promise<void>;
+  /**
+   * The last figure the channel acknowledged from us for this item (null: never pushed), so a
+   * webhook can tell the echo of our own push from a merchant's edit.
+   */
+  lastPublished(sku: string, channelLocation: string | null): Promise<number | null>;
+  /** Durable per-channel key/value state: pull cursors, the catalogue mapping (SKU → vendor ids). */
+  readonly state: ConnectorState;
+  /** A problem the operator should see in GET /v1/channels/{id}/status. */
+  reportError(e: { sku?: string; message: string; retryable: boolean }): void;
+}
+
+export interface ConnectorState {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<void>;
+}
+
+/**
  * A channel item or location the connector could not map to ours (an unknown SKU, a location
- * outside `locationMap`): kept with its reason for GET /v1/channels/{id}/quarantine, never guessed.
+ * outside `locationMap`), or a payload it could not read: kept with its reason, never guessed.
  */
 export interface QuarantinedItem {
-  /** The channel's own reference: a variant id, a seller SKU, a location id. */
+  /** The channel's own reference: a variant id, a seller SKU, a location id, an order id. */
   channelRef: string;
   reason: string;
   /** The vendor's payload as received, for an operator to look at. */
   payload: unknown;
 }
 
-/** Where a pull left off (a timestamp, a page token): opaque to all but the connector that made it. */
-export type PullCursor = string | null;
-
-export interface Pulled {
-  events: StockEvent[];
-  quarantined: QuarantinedItem[];
-  /** Where the next pull starts; stored only once the events are accepted by the ingest path. */
-  cursor: PullCursor;
+/**
+ * Orders placed on a channel. Every call is idempotent per (channelId, orderRef) and tolerates
+ * redelivery and reordering: a cancellation that arrives before its order leaves a tombstone, so
+ * the order's later arrival reserves nothing.
+ */
+export interface ChannelOrders {
+  /** Routes (contract §7) over `locationIds` ?? the channel's pool and holds the plan as a reservation. */
+  placed(order: ChannelOrder): Promise<OrderOutcome>;
+  /** Releases the order's reservation; before `placed`, records a tombstone. */
+  cancelled(orderRef: string, occurredAt: string): Promise<OrderOutcome>;
+  /** Fulfils the reservation (on hand and reserved drop). `lines` absent: the whole order. */
+  fulfilled(orderRef: string, occurredAt: string, lines?: Array<{ sku: string; quantity: number }>): Promise<OrderOutcome>;
+  /**
+   * A refund that puts units back on the shelf: `stock.returned` events whose ids derive from
+   * (channelId, orderRef, refundRef, line index), so a redelivery returns nothing twice.
+   */
+  restocked(orderRef: string, refundRef: string, lines: Array<{ sku: string; locationId: string; quantity: number }>, occurredAt: string): Promise<OrderOutcome>;
 }
 
-/** Inbound by polling (Amazon's Orders API, a POS that cannot call out). */
-export interface StockSource {
-  pull(cursor: PullCursor, signal: AbortSignal): Promise<Pulled>;
+export interface ChannelOrder {
+  orderRef: string;
+  method: 'ship' | 'pickup';
+  pickupLocationId?: string;
+  /** Absent: routed without a destination (contract §7, distance skipped). */
+  destination?: { lat: number; lon: number };
+  /** Restricts routing to these of our locations (e.g. the location Shopify assigned). Default: the pool. */
+  locationIds?: string[];
+  lines: Array<{ sku: string; quantity: number; lineRef: string }>;
+  occurredAt: string;
 }
 
-/** Inbound by webhook: the request is authenticated by the channel's signature, not a token. */
-export interface WebhookReceiver {
-  /** Checks the signature over the raw body (HMAC with the channel's secret), in constant time. */
-  verify(rawBody: Buffer, headers: Readonly<Record<string, string | string[] | undefined>>): boolean;
-  /** The events and quarantined items in a verified body. */
-  translate(rawBody: Buffer): Omit<Pulled, 'cursor'>;
+export type OrderState = 'reserved' | 'unfulfillable' | 'cancelled' | 'fulfilled' | 'tombstone';
+
+export interface OrderOutcome {
+  orderRef: string;
+  state: OrderState;
+  /** True when this call changed nothing (a redelivery, or an order already cancelled). */
+  duplicate: boolean;
+  reservationId: string | null;
+  /** Where the routed units are held. */
+  allocations: Array<{ sku: string; locationId: string; quantity: number }>;
+  /** Why an order could not be reserved (shortage, unknown SKU): it is also quarantined. */
+  detail?: string;
 }
 
-export interface OfferedQuantity {
-  sku: string;
-  quantity: number;
-}
-
-export interface Published {
-  published: number;
-  /** Per SKU; `retryable` failures (rate limits, 5xx) are tried again, the others are reported. */
-  failed: Array<{ sku: string; error: string; retryable: boolean }>;
-}
-
-/** Outbound: sets the quantities the channel may sell. Absolute, so a repeat is harmless. */
-export interface StockPublisher {
-  publish(quantities: readonly OfferedQuantity[], signal: AbortSignal): Promise<Published>;
+/** POST /v1/channels/{id}/sync and the scheduler: pull orders, counts and the catalogue now. */
+export interface PullReport {
+  ingested: number;
+  duplicates: number;
+  quarantined: number;
+  orders: number;
+  /** Free-form notes for the status page (e.g. "catalogue: 1,204 variants matched"). */
+  notes?: string[];
 }
 
 /** One configured channel (PUT /v1/channels/{id}), with the directions its kind supports. */
 export interface ChannelConnector {
   readonly channelId: string;
   readonly kind: ChannelKind;
-  readonly source?: StockSource;
+  /** Lifecycle: a settings change at run time stops the old connector and creates + starts a new one. */
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+  pull?(signal: AbortSignal): Promise<PullReport>;
   readonly webhook?: WebhookReceiver;
   readonly publisher?: StockPublisher;
+}
+
+export type WebhookOutcome = 'applied' | 'ignored' | 'quarantined' | 'unknown-topic' | 'malformed';
+
+/**
+ * Inbound by webhook (POST /webhooks/{kind}/{channelId}): authenticated by the channel's
+ * signature, not a token. The engine verifies, dedupes by delivery id durably, then calls
+ * `handle`; it answers 401 to a bad signature and 2xx to everything verified (a vendor retries a
+ * 4xx forever), counting each outcome. For 'malformed' and 'unknown-topic' the engine quarantines
+ * the raw body with `detail` as the reason; for 'quarantined' the connector has done so itself.
+ * A thrown error answers 500, forgets the delivery id, and the vendor's retry tries again.
+ */
+export interface WebhookReceiver {
+  /** Checks the signature over the RAW body (HMAC with the channel's secret), in constant time. */
+  verify(rawBody: Buffer, headers: WebhookHeaders): boolean;
+  /** The vendor's delivery id (X-Shopify-Webhook-Id, Square's event_id); null: no dedupe by id. */
+  deliveryId(rawBody: Buffer, headers: WebhookHeaders): string | null;
+  handle(rawBody: Buffer, headers: WebhookHeaders): Promise<{ outcome: WebhookOutcome; detail?: string }>;
+}
+
+export interface PushItem {
+  sku: string;
+  /** The channel's location id for per-location kinds, null for network kinds. */
+  channelLocation: string | null;
+  /** The absolute quantity the channel should show. */
+  quantity: number;
+  /** What we believe the channel shows (the last acknowledged push), for compare-and-set (Shopify changeFromQuantity). */
+  expected: number | null;
+  /** Stable across retries of the same outbox row version; differs for a new figure. */
+  idempotencyKey: string;
+}
+
+export type PushOutcome =
+  | { ok: true }
+  | {
+      ok: false;
+      error: string;
+      retryable: boolean;
+      /** Compare-and-set was stale: what the channel shows now. The engine retries with it as `expected`. */
+      actual?: number;
+      /** The SKU is not listed at that channel location: parked, not an error, re-tried after a pull. */
+      notListed?: boolean;
+    };
+
+/** Outbound: sets the quantities the channel may sell. Absolute, so a repeat is harmless. */
+export interface StockPublisher {
+  /** Most items one `push` call may carry (Shopify inventorySetQuantities: 250). */
+  readonly maxItemsPerCall: number;
+  /** Rate-limit units one call with `items` items costs (Shopify: the requested query cost). */
+  cost(items: number): number;
+  /** One outcome per item, in order. `retryAfterMs`: the vendor asked us to wait (throttled). */
+  push(items: readonly PushItem[], signal: AbortSignal): Promise<{ outcomes: PushOutcome[]; retryAfterMs?: number }>;
+  /** What the channel shows now for each key (null: not listed), for the drift job and CAS recovery. */
+  readBack(keys: ReadonlyArray<{ sku: string; channelLocation: string | null }>, signal: AbortSignal): Promise<Array<number | null>>;
 }

@@ -23,6 +23,10 @@ import { routingRoutes } from '../http/routes/routing.js';
 import { RoutingIndex } from '../routing/routing-index.js';
 import { RoutingService } from '../routing/routing-service.js';
 import { RejectService } from '../routing/reject-service.js';
+import { ChannelEngine } from '../channels/channel-engine.js';
+import { channelRoutes } from '../http/routes/channels.js';
+import { webhookRoutes } from '../http/routes/webhooks.js';
+import { builtinKinds, type ChannelKindRegistry } from '../../connectors/registry.js';
 
 export type Role = 'api' | 'reconciler';
 
@@ -32,6 +36,10 @@ export interface ServiceOptions {
   logger?: Logger;
   /** Where the generated dev token is announced (stdout by default). */
   announce?: (line: string) => void;
+  /** Channel kinds (default: every kind this build ships). */
+  channelKinds?: ChannelKindRegistry;
+  /** node-cron expression of the channel drift job (default every 5 minutes); null: not scheduled. */
+  channelDriftCron?: string | null;
 }
 
 export interface RunningService {
@@ -47,6 +55,8 @@ export interface RunningService {
   tokens: ApiToken[];
   /** Routing (contract §7) when the API role runs. */
   routing: RoutingService | null;
+  /** The channel sync engine (issue 14) when the API role runs. */
+  channels: ChannelEngine | null;
   /** In-process listeners of ledger changes (routing index, publishers). */
   onPositionsChanged(listener: (keys: PositionKey[]) => void): void;
   stop(): Promise<void>;
@@ -88,6 +98,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   let tokens: ApiToken[] = config.apiTokens ?? [];
   let routingIndex: RoutingIndex | null = null;
   let routing: RoutingService | null = null;
+  let channels: ChannelEngine | null = null;
   if (opts.roles.includes('api')) {
     if (!config.apiTokens) {
       const t = devToken();
@@ -103,6 +114,17 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     routingIndex = index;
     routing = new RoutingService({ db, index, onChanged: (keys) => listeners.forEach((l) => l(keys)) });
     extra.push(routingRoutes(routing, new RejectService({ db, routing })));
+    // Channels: their own consumer group on inventory.atp, plus the in-process listeners for low lag.
+    const kinds = opts.channelKinds ?? builtinKinds();
+    const engine = new ChannelEngine({
+      db, log, atpTopic: config.kafkaAtpTopic, groupId: `${config.consumerGroup}.channels`,
+      ingest: (events) => ingest.ingest(events), reservations, routingIndex: index, registry: metrics.registry, kinds,
+      logger: logger.child({ component: 'channels' }),
+      ...(opts.channelDriftCron !== undefined ? { driftCron: opts.channelDriftCron } : {}),
+    });
+    channels = engine;
+    listeners.push((keys) => engine.notePositionsChanged(keys));
+    extra.push(channelRoutes(engine, kinds), webhookRoutes(engine));
     app = await buildApp({ config, db, log, ingest, metrics, logger, isStarted: () => started }, tokens, extra);
   } else {
     // A reconciler alone still answers /healthz, /readyz and /metrics (its own figures: events
@@ -113,6 +135,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const stopAll = async () => {
     started = false;
     await app.close();
+    await channels?.stop();
     await expiry.stop();
     await retention?.stop();
     await routingIndex?.stop();
@@ -120,6 +143,12 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     await log.close();
     await db.close();
   };
+  try {
+    await channels?.start();
+  } catch (err) {
+    await stopAll().catch(() => {});
+    throw err;
+  }
   try {
     url = await app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -133,7 +162,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   logger.info({ roles: opts.roles, database: db.kind, eventLog: log.kind, url }, 'omnistock started');
 
   return {
-    config, db, log, metrics, logger, app, reconciler, url, tokens, routing,
+    config, db, log, metrics, logger, app, reconciler, url, tokens, routing, channels,
     onPositionsChanged: (l) => listeners.push(l),
     stop: stopAll,
   };

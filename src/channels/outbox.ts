@@ -1,0 +1,203 @@
+// The push outbox in the database (crash-safe: a pending figure survives any restart).
+//
+// One row per (channel, sku, channel location). Enqueueing UPSERTs the latest figure and bumps
+// `version` when it changed, so many changes coalesce into one push and the latest wins. A
+// pusher leases due rows, pushes the figures it read, and settles each: an acknowledgement
+// records `acked_quantity` (what the channel now shows) but marks the row done only if
+// `version` did not move meanwhile; otherwise the row stays pending and its newer figure goes
+// next. Rows of one channel are leased by one pusher at a time, so pushes of a row never
+// overlap and a stale higher figure is never pushed after a newer lower one; a lease that
+// outlives a hung call is still guarded by the channel's compare-and-set (`expected`).
+import { createHash } from 'node:crypto';
+import type { Sql } from '../db/database.js';
+import type { Figure } from './channel-figures.js';
+
+export interface OutboxRow {
+  sku: string;
+  channelLocation: string;
+  quantity: number;
+  version: number;
+  ackedQuantity: number | null;
+  attempts: number;
+  priority: number;
+}
+
+export type Settlement =
+  | { kind: 'ok'; row: OutboxRow }
+  /** The channel showed `actual`, not what we expected: retry at once with it as expected. */
+  | { kind: 'stale'; row: OutboxRow; actual: number; error: string; delayMs: number }
+  | { kind: 'retry'; row: OutboxRow; error: string; delayMs: number }
+  /** Not listed on the channel, or refused for good: parked until a new figure or a sync. */
+  | { kind: 'park'; row: OutboxRow; error: string };
+
+const CHUNK = 5_000;
+
+/** Upserts figures; answers how many rows got a new figure. A parked row is tried again only with a new figure (or on sync). */
+export async function enqueueFigures(db: Sql, channelId: string, figures: readonly Figure[], lowStockThreshold: number): Promise<number> {
+  let changed = 0;
+  for (let i = 0; i < figures.length; i += CHUNK) {
+    const part = figures.slice(i, i + CHUNK);
+    const rows = await db.query(
+      `INSERT INTO channel_outbox AS o (channel_id, sku, channel_location, quantity, version, priority)
+       SELECT $1, u.sku, u.loc, u.q, 1, CASE WHEN u.q <= $2 THEN 0 ELSE 1 END
+         FROM unnest($3::text[], $4::text[], $5::int[]) AS u(sku, loc, q)
+       ON CONFLICT (channel_id, sku, channel_location) DO UPDATE SET
+         quantity = EXCLUDED.quantity,
+         version = o.version + 1,
+         priority = CASE WHEN EXCLUDED.quantity = 0 AND o.acked_quantity IS DISTINCT FROM 0 THEN 0
+                         WHEN EXCLUDED.quantity <= $2 AND COALESCE(o.acked_quantity, 2147483647) > $2 THEN 0
+                         ELSE 1 END,
+         attempts = 0, not_before = now(), parked = NULL, updated_at = now()
+       WHERE o.quantity IS DISTINCT FROM EXCLUDED.quantity
+       RETURNING 1`,
+      [channelId, lowStockThreshold, part.map((f) => f.sku), part.map((f) => f.channelLocation), part.map((f) => f.quantity)],
+    );
+    changed += rows.length;
+  }
+  return changed;
+}
+
+function toRow(r: Record<string, unknown>): OutboxRow {
+  return {
+    sku: r.sku as string,
+    channelLocation: r.channel_location as string,
+    quantity: Number(r.quantity),
+    version: Number(r.version),
+    ackedQuantity: r.acked_quantity === null ? null : Number(r.acked_quantity),
+    attempts: Number(r.attempts),
+    priority: Number(r.priority),
+  };
+}
+
+/** Leases up to `limit` due rows, urgent first. */
+export async function leaseDue(db: Sql, channelId: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `WITH due AS (
+       SELECT sku, channel_location FROM channel_outbox
+        WHERE channel_id = $1 AND version > acked_version AND parked IS NULL AND not_before <= now()
+          AND (leased_until IS NULL OR leased_until < now())
+        ORDER BY priority, not_before LIMIT $2 FOR UPDATE SKIP LOCKED)
+     UPDATE channel_outbox o SET leased_until = now() + $3 * interval '1 millisecond'
+       FROM due WHERE o.channel_id = $1 AND o.sku = due.sku AND o.channel_location = due.channel_location
+     RETURNING o.sku, o.channel_location, o.quantity, o.version, o.acked_quantity, o.attempts, o.priority`,
+    [channelId, limit, leaseMs],
+  );
+  return rows.map(toRow).sort((a, b) => a.priority - b.priority);
+}
+
+/** When the next row becomes due (ms from now; 0 = now), or null when nothing is pending. */
+export async function nextDueInMs(db: Sql, channelId: string): Promise<number | null> {
+  const rows = await db.query<{ ms: number | null }>(
+    `SELECT GREATEST(0, EXTRACT(EPOCH FROM (min(GREATEST(not_before, COALESCE(leased_until, not_before))) - now())) * 1000)::float8 AS ms
+       FROM channel_outbox WHERE channel_id = $1 AND version > acked_version AND parked IS NULL`,
+    [channelId],
+  );
+  const ms = rows[0]?.ms;
+  return ms === null || ms === undefined ? null : Number(ms);
+}
+
+export async function settle(db: Sql, channelId: string, results: readonly Settlement[]): Promise<void> {
+  if (results.length === 0) return;
+  await db.query(
+    `UPDATE channel_outbox o SET
+       acked_quantity = CASE u.kind WHEN 'ok' THEN u.q WHEN 'stale' THEN u.actual ELSE o.acked_quantity END,
+       acked_version = CASE WHEN u.kind = 'ok' AND o.version = u.v THEN u.v ELSE o.acked_version END,
+       acked_at = CASE WHEN u.kind = 'ok' THEN now() ELSE o.acked_at END,
+       attempts = CASE WHEN u.kind = 'ok' THEN 0 ELSE o.attempts + 1 END,
+       not_before = CASE WHEN u.kind IN ('retry', 'stale') AND o.version = u.v THEN now() + u.delay * interval '1 millisecond' ELSE now() END,
+       parked = CASE WHEN u.kind = 'park' AND o.version = u.v THEN u.err ELSE o.parked END,
+       last_error = CASE WHEN u.kind = 'ok' THEN NULL ELSE u.err END,
+       leased_until = NULL, updated_at = now()
+     FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[])
+       AS u(sku, loc, v, kind, q, actual, err, delay)
+     WHERE o.channel_id = $1 AND o.sku = u.sku AND o.channel_location = u.loc`,
+    [
+      channelId,
+      results.map((r) => r.row.sku),
+      results.map((r) => r.row.channelLocation),
+      results.map((r) => r.row.version),
+      results.map((r) => r.kind),
+      results.map((r) => r.row.quantity),
+      results.map((r) => (r.kind === 'stale' ? r.actual : null)),
+      results.map((r) => (r.kind === 'ok' ? null : r.error.slice(0, 1000))),
+      results.map((r) => (r.kind === 'retry' || r.kind === 'stale' ? Math.round(r.delayMs) : 0)),
+    ],
+  );
+}
+
+/** Gives leased rows back untouched (the push never happened: shutdown, throttled before the call). */
+export async function releaseLeases(db: Sql, channelId: string, rows: readonly OutboxRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `UPDATE channel_outbox o SET leased_until = NULL FROM unnest($2::text[], $3::text[]) AS u(sku, loc)
+      WHERE o.channel_id = $1 AND o.sku = u.sku AND o.channel_location = u.loc`,
+    [channelId, rows.map((r) => r.sku), rows.map((r) => r.channelLocation)],
+  );
+}
+
+/** POST /sync: parked and backed-off rows are due again now. */
+export async function retryNow(db: Sql, channelId: string): Promise<number> {
+  const rows = await db.query(
+    `UPDATE channel_outbox SET parked = NULL, not_before = now(), attempts = 0
+      WHERE channel_id = $1 AND version > acked_version AND (parked IS NOT NULL OR not_before > now()) RETURNING 1`,
+    [channelId],
+  );
+  return rows.length;
+}
+
+export async function lastAcked(db: Sql, channelId: string, sku: string, channelLocation: string): Promise<number | null> {
+  const rows = await db.query<{ q: number | null }>('SELECT acked_quantity AS q FROM channel_outbox WHERE channel_id = $1 AND sku = $2 AND channel_location = $3', [channelId, sku, channelLocation]);
+  const q = rows[0]?.q;
+  return q === null || q === undefined ? null : Number(q);
+}
+
+export interface OutboxSummary {
+  pending: number;
+  parked: number;
+  lastAckedAt: string | null;
+}
+
+export async function outboxSummary(db: Sql, channelId: string): Promise<OutboxSummary> {
+  const rows = await db.query<Record<string, unknown>>(
+    `SELECT count(*) FILTER (WHERE version > acked_version AND parked IS NULL)::int AS pending,
+            count(*) FILTER (WHERE parked IS NOT NULL)::int AS parked, max(acked_at) AS last
+       FROM channel_outbox WHERE channel_id = $1`,
+    [channelId],
+  );
+  const r = rows[0] ?? {};
+  const last = r.last;
+  return {
+    pending: Number(r.pending ?? 0), parked: Number(r.parked ?? 0),
+    lastAckedAt: last === null || last === undefined ? null : (last instanceof Date ? last : new Date(String(last))).toISOString(),
+  };
+}
+
+/** Settled rows (nothing pending) for the drift job, in key order after `after`. */
+export async function settledPage(db: Sql, channelId: string, after: { sku: string; channelLocation: string } | null, limit: number): Promise<OutboxRow[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `SELECT sku, channel_location, quantity, version, acked_quantity, attempts, priority FROM channel_outbox
+      WHERE channel_id = $1 AND version = acked_version AND acked_quantity IS NOT NULL AND parked IS NULL
+        AND ($2::text IS NULL OR (sku, channel_location) > ($2, $3))
+      ORDER BY sku, channel_location LIMIT $4`,
+    [channelId, after?.sku ?? null, after?.channelLocation ?? '', limit],
+  );
+  return rows.map(toRow);
+}
+
+/** The channel shows `shown`, not what it acknowledged: push our figure again (same outbox path). */
+export async function requeueDrifted(db: Sql, channelId: string, drifted: ReadonlyArray<{ row: OutboxRow; shown: number | null }>): Promise<number> {
+  if (drifted.length === 0) return 0;
+  const rows = await db.query(
+    `UPDATE channel_outbox o SET acked_quantity = u.shown, version = o.version + 1, not_before = now(), attempts = 0, updated_at = now()
+       FROM unnest($2::text[], $3::text[], $4::bigint[], $5::int[]) AS u(sku, loc, v, shown)
+      WHERE o.channel_id = $1 AND o.sku = u.sku AND o.channel_location = u.loc AND o.version = u.v AND o.acked_version = u.v
+      RETURNING 1`,
+    [channelId, drifted.map((d) => d.row.sku), drifted.map((d) => d.row.channelLocation), drifted.map((d) => d.row.version), drifted.map((d) => d.shown)],
+  );
+  return rows.length;
+}
+
+/** Stable across retries of one row version with the same expected figure; new for anything else. */
+export function idempotencyKey(channelId: string, row: OutboxRow, expected: number | null): string {
+  return createHash('sha256').update(`${channelId}\u0000${row.sku}\u0000${row.channelLocation}\u0000${row.version}\u0000${row.quantity}\u0000${expected ?? ''}`).digest('base64url').slice(0, 32);
+}
