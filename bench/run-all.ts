@@ -3,7 +3,6 @@
 // in the same run. Prints one JSON report and keeps a copy in bench/results/.
 //   npm run bench                       all three
 //   npm run bench -- --only routing     one of spine | routing | reservations | count-import | channels
-//   npm run bench -- --only routing     one of spine | routing | reservations | channels
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
