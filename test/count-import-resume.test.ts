@@ -179,7 +179,7 @@ describe('import-counts resumes after SIGKILL without applying anything twice', 
     // PGlite appends and applies several times slower than PostgreSQL: a smaller file, killed
     // at 60% (36,000 rows read, beyond the up to 27,000 that can be in flight or read ahead)
     const { file, good, bad } = writeFile(60_000);
-    const first = runCli([file], d.env);
+    const first = runCli([file, '--offline'], d.env);
     await first.killAt(60);
     db = await openDatabase({ dataDir: d.env.DATA_DIR });
     const inLog = await appendedToLog();
@@ -187,7 +187,10 @@ describe('import-counts resumes after SIGKILL without applying anything twice', 
     // killed mid-file: some counts are in the log, not all
     expect(inLog).toBeGreaterThan(0);
     expect(inLog).toBeLessThan(good);
-    const second = runCli([file], d.env);
+    const refused = runCli([file], d.env);
+    expect(await refused.exited).toBe(1);
+    expect(refused.output()).toMatch(/only one process may open: import through the running service with --url and --token, or pass --offline/);
+    const second = runCli([file, '--offline'], d.env);
     expect(await second.exited).toBe(2);
     const s2 = summaryOf(second.output());
     expect(s2.accepted + s2.duplicates).toBe(good);

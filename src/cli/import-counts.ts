@@ -25,6 +25,8 @@ export interface ImportCountsCliOptions {
   format?: CountFileFormat;
   /** One JSON line per row: { line, status, error? } (through a service: rejected rows only). */
   report?: string;
+  /** Straight into the embedded database: the caller says the service is not running on it. */
+  offline?: boolean;
 }
 
 const CONTENT_TYPES: Record<CountFileFormat, string> = { csv: 'text/csv', ndjson: 'application/x-ndjson' };
@@ -58,7 +60,7 @@ export async function runImportCounts(o: ImportCountsCliOptions, out: NodeJS.Wri
       for (const r of summary.rejected) onRow(r.line, 'rejected', r.error);
       if (summary.rejectedCount > summary.rejected.length) out.write(`… and ${summary.rejectedCount - summary.rejected.length} more rejected rows the service did not list\n`);
     } else {
-      summary = await importDirect(format, file.pipe(counter), onRow, path.basename(o.file));
+      summary = await importDirect(format, file.pipe(counter), onRow, path.basename(o.file), Boolean(o.offline));
     }
     progress.stop();
     out.write(`${summary.accepted} accepted, ${summary.duplicates} duplicates, ${summary.rejectedCount} rejected (${summary.lines} lines)\n`);
@@ -70,8 +72,13 @@ export async function runImportCounts(o: ImportCountsCliOptions, out: NodeJS.Wri
   }
 }
 
-async function importDirect(format: CountFileFormat, stream: Readable, onRow: (line: number, status: RowStatus, error?: string) => void, fileName: string): Promise<ImportSummary> {
+async function importDirect(format: CountFileFormat, stream: Readable, onRow: (line: number, status: RowStatus, error?: string) => void, fileName: string, offline: boolean): Promise<ImportSummary> {
   const config = loadConfig();
+  // The embedded database (PGlite) belongs to one process; a second one writing beside a running
+  // service would corrupt it, and nothing on disk says whether one runs. So the caller says so.
+  if (!config.databaseUrl && !offline) {
+    throw new Error(`DATABASE_URL is unset, so the database is the embedded one in ${config.dataDir}, which only one process may open: import through the running service with --url and --token, or pass --offline if no service is running on it`);
+  }
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const log = createEventLog(config, db, logger);

@@ -103,7 +103,8 @@ program
   .option('--token <token>', 'bearer token with scope stock:write (with --url)')
   .addOption(new Option('--format <format>', 'the file format, when its name does not tell').choices(['csv', 'ndjson']))
   .option('--report <file>', 'one JSON line per row: { line, status, error? } (through --url: the rejected rows)')
-  .action(async (file: string, o: { url?: string; token?: string; format?: 'csv' | 'ndjson'; report?: string }) => {
+  .option('--offline', 'with the embedded database (no DATABASE_URL): write it directly; only while no service runs on it')
+  .action(async (file: string, o: { url?: string; token?: string; format?: 'csv' | 'ndjson'; report?: string; offline?: boolean }) => {
     const summary = await runImportCounts({ file, ...o });
     // 2: the import finished but some rows were refused (scripts can tell it from a failure, 1)
     process.exitCode = summary.rejectedCount > 0 ? 2 : 0;
