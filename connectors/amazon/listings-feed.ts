@@ -86,11 +86,14 @@ export function outcomesFromReport(updates: readonly QuantityUpdate[], report: P
     }
     const issues = byMessage.get(i + 1) ?? [];
     const error = issues.find((x) => x.severity === 'ERROR');
-    if (error) {
-      const notListed = NOT_LISTED_CODES.has(error.code);
-      return { ok: false, error: `${u.sku}: ${error.code} ${error.message}`, retryable: !notListed && (RETRYABLE_CODES.has(error.code) || RETRY_WORDING.test(error.message)), ...(notListed ? { notListed } : {}) };
-    }
+    if (error) return issueOutcome(u.sku, error);
     const warnings = issues.map((x) => `${x.code} ${x.message}`);
     return warnings.length ? { ok: true, warnings } : { ok: true };
   });
+}
+
+/** A failed update's outcome from its ERROR issue (feed report or patchListingsItem answer alike). */
+export function issueOutcome(sku: string, error: Pick<ReportIssue, 'code' | 'message'>): UpdateOutcome & { ok: false } {
+  const notListed = NOT_LISTED_CODES.has(error.code);
+  return { ok: false, error: `${sku}: ${error.code} ${error.message}`, retryable: !notListed && (RETRYABLE_CODES.has(error.code) || RETRY_WORDING.test(error.message)), ...(notListed ? { notListed } : {}) };
 }
