@@ -2,7 +2,7 @@
 // other if run together on two cores), each with the baseline it is compared against measured
 // in the same run. Prints one JSON report and keeps a copy in bench/results/.
 //   npm run bench                       all three
-//   npm run bench -- --only routing     one of spine | routing | reservations | staff-lookup | staff-load | channels
+//   npm run bench -- --only routing     one of spine | routing | reservations | staff-lookup | staff-load | count-import | channels
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { benchRoutingPlan } from './routing-plan.js';
 import { benchReservations } from './reservations.js';
 import { benchStaffLookup } from './staff-lookup.js';
 import { benchStaffFirstLoad } from './staff-first-load.js';
+import { benchCountImport } from './count-import.js';
 import { benchChannelsSync } from './channels-sync.js';
 
 const BENCHES = {
@@ -21,6 +22,7 @@ const BENCHES = {
   reservations: () => benchReservations(),
   'staff-lookup': () => benchStaffLookup(),
   'staff-load': () => benchStaffFirstLoad(),
+  'count-import': () => benchCountImport(),
   channels: () => benchChannelsSync(),
 } as const;
 type BenchName = keyof typeof BENCHES;

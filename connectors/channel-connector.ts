@@ -70,6 +70,12 @@ export interface ConnectorContext<S = unknown> {
   lastPublished(sku: string, channelLocation: string | null): Promise<number | null>;
   /** Durable per-channel key/value state: pull cursors, the catalogue mapping (SKU → vendor ids). */
   readonly state: ConnectorState;
+  /**
+   * Which of `skus` the ledger knows (has a position for anywhere). There is no SKU catalogue:
+   * a SKU becomes known by a count or a receipt, so a sale of a SKU never seen is a typo or a
+   * foreign item, which inbound-only kinds (pos) refuse rather than create.
+   */
+  knownSkus(skus: readonly string[]): Promise<Set<string>>;
   /** A problem the operator should see in GET /v1/channels/{id}/status. */
   reportError(e: { sku?: string; message: string; retryable: boolean }): void;
 }
@@ -169,11 +175,26 @@ export type WebhookOutcome = 'applied' | 'ignored' | 'quarantined' | 'unknown-to
  * A thrown error answers 500, forgets the delivery id, and the vendor's retry tries again.
  */
 export interface WebhookReceiver {
+  /**
+   * Our own protocols (pos): the sender is our integration, not a vendor that retries a 4xx
+   * forever, so a malformed body is answered 400 problem+json naming the field (still counted
+   * and quarantined) instead of 200.
+   */
+  readonly refusesMalformed?: boolean;
   /** Checks the signature over the RAW body (HMAC with the channel's secret), in constant time. */
   verify(rawBody: Buffer, headers: WebhookHeaders): boolean;
   /** The vendor's delivery id (X-Shopify-Webhook-Id, Square's event_id); null: no dedupe by id. */
   deliveryId(rawBody: Buffer, headers: WebhookHeaders): string | null;
-  handle(rawBody: Buffer, headers: WebhookHeaders): Promise<{ outcome: WebhookOutcome; detail?: string }>;
+  handle(rawBody: Buffer, headers: WebhookHeaders): Promise<WebhookResult>;
+}
+
+export interface WebhookResult {
+  outcome: WebhookOutcome;
+  detail?: string;
+  /** Batches of events (pos): counts and each refused event with its reason, returned to the sender. */
+  accepted?: number;
+  duplicates?: number;
+  rejected?: Array<{ index: number; eventId: string | null; reason: string }>;
 }
 
 export interface PushItem {

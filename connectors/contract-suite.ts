@@ -40,7 +40,8 @@ export interface ContractFixture {
   webhooks?: {
     /** A valid delivery of a topic the connector handles. */
     valid(): SignedDelivery;
-    unknownTopic(): SignedDelivery;
+    /** Absent for kinds with one message type (pos). */
+    unknownTopic?(): SignedDelivery;
     /** Correctly signed, but not a payload the topic allows. */
     malformed(): SignedDelivery;
   };
@@ -49,6 +50,11 @@ export interface ContractFixture {
 
 export interface ContractHarness {
   name: string;
+  /**
+   * Kinds that only receive (pos: a till shows no channel figures): the suite checks that they
+   * declare no publisher, and skips nothing else; `items`, `shown` and `setShown` are not used.
+   */
+  inboundOnly?: boolean;
   kind: ChannelKindDefinition<unknown>;
   setUp(): Promise<ContractFixture>;
 }
@@ -86,6 +92,7 @@ export function recordingContext(channelId: string, settings: unknown, pool: rea
     quarantine: async (items) => { quarantined.push(...items); },
     lastPublished: async (sku, loc) => published.get(`${sku}|${loc ?? ''}`) ?? null,
     state: { get: async (k) => state.get(k) ?? null, set: async (k, v) => { state.set(k, v); } },
+    knownSkus: async (skus) => new Set(skus),
     reportError: (e) => { errors.push(e); },
     ingested, quarantined, orderCalls, errors, published,
   };
@@ -149,6 +156,7 @@ export function defineConnectorContract(h: ContractHarness): void {
       const rl = h.kind.rateLimit(parsed);
       expect(rl.ratePerSecond).toBeGreaterThan(0);
       expect(rl.burst).toBeGreaterThan(0);
+      if (h.inboundOnly) return expect(c.publisher).toBeUndefined();
       expect(c.publisher).toBeDefined();
       const p = c.publisher!;
       expect(p.maxItemsPerCall).toBeGreaterThanOrEqual(1);
@@ -157,6 +165,7 @@ export function defineConnectorContract(h: ContractHarness): void {
     });
 
     it('pushes absolute figures, one outcome per item, and reads them back', async () => {
+      if (h.inboundOnly) return expect(c.publisher).toBeUndefined();
       const figures = f.items.map((it, i) => ({ ...it, quantity: 7 + i }));
       for (const it of figures) await pushUntilOk(it, it.quantity);
       for (const it of figures) expect(await f.shown(it)).toBe(it.quantity);
@@ -171,6 +180,7 @@ export function defineConnectorContract(h: ContractHarness): void {
     });
 
     it('a retried call with the same idempotency key does not apply twice', async () => {
+      if (h.inboundOnly) return expect(c.publisher).toBeUndefined();
       const item = f.items[0]!;
       const cur = await f.shown(item);
       const req: PushItem[] = [{ ...item, quantity: 3, expected: cur, idempotencyKey: key('idem') }];
@@ -182,6 +192,7 @@ export function defineConnectorContract(h: ContractHarness): void {
     });
 
     it('reports a stale compare-and-set with the channel\'s figure, and succeeds with it', async () => {
+      if (h.inboundOnly) return expect(c.publisher).toBeUndefined();
       const item = f.items[1]!;
       await pushUntilOk(item, 5);
       await f.setShown(item, 9);
@@ -199,6 +210,7 @@ export function defineConnectorContract(h: ContractHarness): void {
     });
 
     it('answers "not listed" for an item the channel does not have, and reads it back as null', async () => {
+      if (h.inboundOnly) return expect(c.publisher).toBeUndefined();
       const r = await push([{ ...f.unlisted, quantity: 1, expected: null }]);
       const o = r.outcomes[0]!;
       expect(o.ok).toBe(false);
@@ -225,9 +237,11 @@ export function defineConnectorContract(h: ContractHarness): void {
     it('sorts out unknown topics and malformed payloads without throwing', async () => {
       if (!f.webhooks) return;
       const w = c.webhook!;
-      const unknown = f.webhooks.unknownTopic();
-      expect(w.verify(unknown.raw, unknown.headers)).toBe(true);
-      expect((await w.handle(unknown.raw, unknown.headers)).outcome).toBe('unknown-topic');
+      const unknown = f.webhooks.unknownTopic?.();
+      if (unknown) {
+        expect(w.verify(unknown.raw, unknown.headers)).toBe(true);
+        expect((await w.handle(unknown.raw, unknown.headers)).outcome).toBe('unknown-topic');
+      }
       const bad = f.webhooks.malformed();
       expect(w.verify(bad.raw, bad.headers)).toBe(true);
       const before = ctx.ingested.length;

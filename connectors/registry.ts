@@ -3,6 +3,9 @@
 import type { ChannelKind, ChannelKindDefinition, PublishScope } from './channel-connector.js';
 import { customKind } from './custom/custom-kind.js';
 import { shopifyKind } from './shopify/shopify-kind.js';
+import { posKind } from './pos/pos-kind.js';
+import { squareKind } from './square/square-kind.js';
+import { amazonKind } from './amazon/amazon-kind.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each kind has its own settings type
 export type AnyKindDefinition = ChannelKindDefinition<any>;
@@ -34,5 +37,5 @@ export function scopeOf(def: AnyKindDefinition, settings: unknown): PublishScope
 
 /** The kinds shipped with the service. Each connector adds its definition here. */
 export function builtinKinds(): ChannelKindRegistry {
-  return new ChannelKindRegistry([customKind, shopifyKind]);
+  return new ChannelKindRegistry([customKind, shopifyKind, posKind, squareKind, amazonKind]);
 }

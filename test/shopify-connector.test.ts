@@ -41,6 +41,7 @@ class Recorder {
       quarantine: async (items) => { this.quarantined.push(...items); },
       lastPublished: async () => null,
       state: { get: async (k) => this.state.get(k) ?? null, set: async (k, v) => { this.state.set(k, v); } },
+      knownSkus: async (skus) => new Set(skus),
       reportError: (e) => { this.errors.push(e.message); },
     };
   }

@@ -5,7 +5,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { ChannelConnector, ConnectorContext, WebhookHeaders } from '../../connectors/channel-connector.js';
+import type { ChannelConnector, ConnectorContext, WebhookHeaders, WebhookResult } from '../../connectors/channel-connector.js';
 import { scopeOf, type AnyKindDefinition, type ChannelKindRegistry } from '../../connectors/registry.js';
 import type { StockEvent } from '../core/stock-event.js';
 import type { Database } from '../db/database.js';
@@ -61,8 +61,8 @@ export interface ChannelStatus {
 }
 
 export type WebhookAnswer =
-  | { status: 200; outcome: string; duplicate: boolean; detail?: string }
-  | { status: 401 | 404 | 500; detail: string };
+  | { status: 200; outcome: string; duplicate: boolean; detail?: string; accepted?: number; duplicates?: number; rejected?: WebhookResult['rejected'] }
+  | { status: 400 | 401 | 404 | 500; detail: string };
 
 interface Active {
   record: ChannelRecord;
@@ -86,7 +86,7 @@ export class ChannelEngine {
     this.metrics.setPendingSource(async () => (await o.db.query<{ channel: string; pending: number }>(
       `SELECT channel_id AS channel, count(*)::int AS pending FROM channel_outbox
         WHERE version > acked_version AND parked IS NULL GROUP BY channel_id`)));
-    this.intake = new ChangeIntake(o.db, () => [...this.active.values()].map((a) => a.published), (err) => o.logger.warn({ err }, 'channel publisher flush failed'));
+    this.intake = new ChangeIntake(o.db, () => [...this.active.values()].filter((a) => a.runner.connector.publisher).map((a) => a.published), (err) => o.logger.warn({ err }, 'channel publisher flush failed'));
   }
 
   async start(): Promise<void> {
@@ -213,6 +213,8 @@ export class ChannelEngine {
       quarantine,
       lastPublished: (sku, channelLocation) => lastAcked(this.o.db, r.id, sku, channelLocation ?? ''),
       state: stateStore(this.o.db, r.id),
+      knownSkus: async (skus) => new Set(skus.length === 0 ? [] : (await this.o.db.query<{ sku: string }>(
+        'SELECT DISTINCT sku FROM positions WHERE sku = ANY($1::text[])', [[...new Set(skus)]])).map((x) => x.sku)),
       reportError: (e) => runner()?.reportError(e),
     };
   }
@@ -356,7 +358,12 @@ export class ChannelEngine {
       }
       if (deliveryId !== null) await settleDelivery(this.o.db, channelId, deliveryId, r.outcome);
       count(r.outcome);
-      return { status: 200, outcome: r.outcome, duplicate: false, ...(r.detail ? { detail: r.detail } : {}) };
+      if (r.outcome === 'malformed' && receiver.refusesMalformed) return { status: 400, detail: r.detail ?? 'malformed body' };
+      return {
+        status: 200, outcome: r.outcome, duplicate: false, ...(r.detail ? { detail: r.detail } : {}),
+        ...(r.accepted !== undefined ? { accepted: r.accepted } : {}), ...(r.duplicates !== undefined ? { duplicates: r.duplicates } : {}),
+        ...(r.rejected ? { rejected: r.rejected } : {}),
+      };
     } catch (err) {
       if (deliveryId !== null) await forgetDelivery(this.o.db, channelId, deliveryId).catch(() => {});
       count('failed');

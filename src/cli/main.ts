@@ -6,6 +6,7 @@ import { rebuildPositions } from '../ledger/rebuild.js';
 import { startService, type Role } from '../service/service.js';
 import { progressBar } from './progress.js';
 import { routeBatch } from './route-batch.js';
+import { runImportCounts } from './import-counts.js';
 import { RoutingIndex } from '../routing/routing-index.js';
 import { RoutingService } from '../routing/routing-service.js';
 import { registerUserCommands } from './users.js';
@@ -96,6 +97,20 @@ program
   });
 
 registerUserCommands(program);
+program
+  .command('import-counts')
+  .description('import a count file (CSV or NDJSON, contract §10) through a running service, or straight into the database and log')
+  .argument('<file>', 'the count file: .csv (header sku,locationId,quantity,countedAt) or .jsonl/.ndjson')
+  .option('--url <url>', 'a running service (POST /v1/imports/counts); without it, the database and log of this environment')
+  .option('--token <token>', 'bearer token with scope stock:write (with --url)')
+  .addOption(new Option('--format <format>', 'the file format, when its name does not tell').choices(['csv', 'ndjson']))
+  .option('--report <file>', 'one JSON line per row: { line, status, error? } (through --url: the rejected rows)')
+  .option('--offline', 'with the embedded database (no DATABASE_URL): write it directly; only while no service runs on it')
+  .action(async (file: string, o: { url?: string; token?: string; format?: 'csv' | 'ndjson'; report?: string; offline?: boolean }) => {
+    const summary = await runImportCounts({ file, ...o });
+    // 2: the import finished but some rows were refused (scripts can tell it from a failure, 1)
+    process.exitCode = summary.rejectedCount > 0 ? 2 : 0;
+  });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`omnistock: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -21,13 +21,22 @@ export function webhookRoutes(engine: ChannelEngine): RouteRegistrar {
           summary: 'Inbound webhook of a channel, authenticated by the vendor\'s signature over the raw body', tags: ['channels'],
           security: [],
           params: z.object({ kind: z.enum(['shopify', 'amazon', 'square', 'pos', 'custom']), channelId: z.string().regex(CHANNEL_ID_PATTERN) }),
-          response: { 200: z.object({ outcome: z.string(), duplicate: z.boolean(), detail: z.string().optional() }) },
+          response: {
+            200: z.object({
+              outcome: z.string(), duplicate: z.boolean(), detail: z.string().optional(),
+              accepted: z.number().int().optional().describe('pos: events appended'),
+              duplicates: z.number().int().optional().describe('pos: events already applied (same eventId)'),
+              rejected: z.array(z.object({ index: z.number().int(), eventId: z.string().nullable(), reason: z.string() })).optional()
+                .describe('pos: each refused event with its reason (also in the channel quarantine)'),
+            }),
+          },
         },
       }, async (req, reply) => {
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const r = await engine.webhook(req.params.kind, req.params.channelId, raw, req.headers);
         if (r.status !== 200) return sendProblem(reply, problem(r.status, r.detail));
-        return { outcome: r.outcome, duplicate: r.duplicate, ...(r.detail ? { detail: r.detail } : {}) };
+        const { status: _status, ...body } = r;
+        return body;
       });
     });
   };

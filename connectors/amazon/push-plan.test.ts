@@ -1,0 +1,40 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bestConvergenceMs, feedFinishMs, patchFinishMs, planPush, type Budget } from './push-plan.js';
+
+const full: Budget = { patchTokens: 5, patchPerSecond: 5, feedTokens: 15, feedPerSecond: 0.0083, feedTurnaroundMs: 120_000 };
+const skus = (n: number) => Array.from({ length: n }, (_, i) => `S-${i}`);
+
+describe('patch or feed', () => {
+  it('patches a few SKUs, feeds a bulk change with the most urgent patched meanwhile', () => {
+    expect(planPush(skus(3), full)).toEqual({ patch: skus(3), feeds: [] });
+    // 5 now + 600 within the two minutes a feed takes: 605 go by patch
+    expect(planPush(skus(605), full).feeds).toEqual([]);
+    const bulk = planPush(skus(5000), full);
+    expect(bulk.patch).toEqual(skus(5));
+    expect(bulk.feeds).toEqual([skus(5000).slice(5)]);
+    expect(planPush(skus(60_000), full).feeds.map((f) => f.length)).toEqual([25_000, 25_000, 9_995]);
+  });
+
+  it('goes by patch when no feed can be created soon', () => {
+    const noFeeds = { ...full, feedTokens: 0 }; // next createFeed token in two minutes, then two more to process
+    expect(feedFinishMs(noFeeds)).toBeCloseTo(120_482 + 120_000, -2);
+    expect(planPush(skus(1000), noFeeds)).toEqual({ patch: skus(1000), feeds: [] });
+  });
+
+  it('never loses or repeats an item', () => {
+    fc.assert(fc.property(fc.nat(60_000), fc.nat(5), fc.nat(15), fc.integer({ min: 1_000, max: 600_000 }), (n, patchTokens, feedTokens, turnaround) => {
+      const items = skus(n);
+      const plan = planPush(items, { ...full, patchTokens, feedTokens, feedTurnaroundMs: turnaround });
+      expect([...plan.patch, ...plan.feeds.flat()]).toEqual(items);
+      expect(plan.feeds.every((f) => f.length > 0 && f.length <= 25_000)).toBe(true);
+    }), { numRuns: 30 });
+  });
+
+  it('gives the best schedule the published rates allow', () => {
+    expect(patchFinishMs(5, full)).toBe(0);
+    expect(bestConvergenceMs(100, full)).toBe(19_000); // 95 beyond the burst at 5/s
+    expect(bestConvergenceMs(5000, full)).toBe(120_000); // one feed
+    expect(bestConvergenceMs(5000, { ...full, feedTurnaroundMs: 2_000_000 })).toBe(999_000); // patches win
+  });
+});

@@ -1,0 +1,5 @@
+// The amazon kind on PostgreSQL with Kafka (the mock broker).
+import { defineAmazonChannelSuite } from './amazon-channel-suite.js';
+import { pgKafkaDeployment } from './spine/deployments.js';
+
+defineAmazonChannelSuite(pgKafkaDeployment);

@@ -1,0 +1,32 @@
+// The connector contract suite (connectors/contract-suite.ts) for the `amazon` kind against the
+// SP-API stand-in, which checks every request and answer against the published Swagger models
+// (rates sped up 100×, so the suite runs in seconds).
+import { expect } from 'vitest';
+import { defineConnectorContract } from '../connectors/contract-suite.js';
+import { amazonKind } from '../connectors/amazon/amazon-kind.js';
+import type { ChannelKindDefinition } from '../connectors/channel-connector.js';
+import { AmazonStandIn } from './standins/amazon/amazon-standin.js';
+
+defineConnectorContract({
+  name: 'amazon (patchListingsItem)',
+  kind: amazonKind as ChannelKindDefinition<unknown>,
+  async setUp() {
+    const st = await new AmazonStandIn({ rateScale: 100 }).start();
+    for (const sku of ['AMZ-1', 'AMZ-2', 'AMZ-3']) st.setListing(sku, 0);
+    return {
+      settings: {
+        sellerId: st.sellerId, marketplaceIds: [st.marketplaceId], clientId: st.clientId, clientSecret: st.clientSecret, refreshToken: st.refreshToken,
+        fulfilmentLocationIds: ['wh-1'], endpoint: st.url, lwaUrl: st.lwaUrl, rateScale: 100,
+      },
+      pool: ['wh-1'],
+      items: [{ sku: 'AMZ-1', channelLocation: null }, { sku: 'AMZ-2', channelLocation: null }, { sku: 'AMZ-3', channelLocation: null }],
+      unlisted: { sku: 'AMZ-404', channelLocation: null },
+      shown: async (i) => st.listingQuantity(i.sku) ?? null,
+      setShown: async (i, q) => st.setListing(i.sku, q),
+      tearDown: async () => {
+        expect(st.violations).toEqual([]);
+        await st.stop();
+      },
+    };
+  },
+});
