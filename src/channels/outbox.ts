@@ -32,6 +32,13 @@ export type Settlement =
 
 const CHUNK = 5_000;
 
+// Every statement that writes many outbox rows takes their row locks in key order, so the
+// publisher's upsert and a pusher's settle on another connection cannot deadlock each other
+// (they did: 40P01 in CI). $1 is the channel, $2/$3 the sku and location arrays.
+const LOCK_IN_KEY_ORDER = `SELECT o.sku, o.channel_location FROM channel_outbox o
+   JOIN unnest($2::text[], $3::text[]) AS k(sku, loc) ON o.sku = k.sku AND o.channel_location = k.loc
+  WHERE o.channel_id = $1 ORDER BY o.sku, o.channel_location FOR UPDATE OF o`;
+
 /** Upserts figures; answers how many rows got a new figure. A parked row is tried again only with a new figure (or on sync). */
 export async function enqueueFigures(db: Sql, channelId: string, figures: readonly Figure[], lowStockThreshold: number): Promise<number> {
   let changed = 0;
@@ -41,6 +48,7 @@ export async function enqueueFigures(db: Sql, channelId: string, figures: readon
       `INSERT INTO channel_outbox AS o (channel_id, sku, channel_location, quantity, version, priority)
        SELECT $1, u.sku, u.loc, u.q, 1, CASE WHEN u.q <= $2 THEN 0 ELSE 1 END
          FROM unnest($3::text[], $4::text[], $5::int[]) AS u(sku, loc, q)
+        ORDER BY u.sku, u.loc
        ON CONFLICT (channel_id, sku, channel_location) DO UPDATE SET
          quantity = EXCLUDED.quantity,
          version = o.version + 1,
@@ -99,7 +107,8 @@ export async function nextDueInMs(db: Sql, channelId: string): Promise<number | 
 export async function settle(db: Sql, channelId: string, results: readonly Settlement[]): Promise<void> {
   if (results.length === 0) return;
   await db.query(
-    `UPDATE channel_outbox o SET
+    `WITH locked AS MATERIALIZED (${LOCK_IN_KEY_ORDER})
+     UPDATE channel_outbox o SET
        acked_quantity = CASE u.kind WHEN 'ok' THEN u.q WHEN 'stale' THEN u.actual ELSE o.acked_quantity END,
        acked_version = CASE WHEN u.kind = 'ok' AND o.version = u.v THEN u.v ELSE o.acked_version END,
        acked_at = CASE WHEN u.kind = 'ok' THEN now() ELSE o.acked_at END,
@@ -109,8 +118,9 @@ export async function settle(db: Sql, channelId: string, results: readonly Settl
        last_error = CASE WHEN u.kind = 'ok' THEN NULL ELSE u.err END,
        leased_until = NULL, updated_at = now()
      FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[])
-       AS u(sku, loc, v, kind, q, actual, err, delay)
-     WHERE o.channel_id = $1 AND o.sku = u.sku AND o.channel_location = u.loc`,
+       AS u(sku, loc, v, kind, q, actual, err, delay), locked
+     WHERE o.channel_id = $1 AND o.sku = u.sku AND o.channel_location = u.loc
+       AND locked.sku = u.sku AND locked.channel_location = u.loc`,
     [
       channelId,
       results.map((r) => r.row.sku),
@@ -129,8 +139,9 @@ export async function settle(db: Sql, channelId: string, results: readonly Settl
 export async function releaseLeases(db: Sql, channelId: string, rows: readonly OutboxRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
-    `UPDATE channel_outbox o SET leased_until = NULL FROM unnest($2::text[], $3::text[]) AS u(sku, loc)
-      WHERE o.channel_id = $1 AND o.sku = u.sku AND o.channel_location = u.loc`,
+    `WITH locked AS MATERIALIZED (${LOCK_IN_KEY_ORDER})
+     UPDATE channel_outbox o SET leased_until = NULL FROM locked
+      WHERE o.channel_id = $1 AND o.sku = locked.sku AND o.channel_location = locked.channel_location`,
     [channelId, rows.map((r) => r.sku), rows.map((r) => r.channelLocation)],
   );
 }
@@ -188,9 +199,11 @@ export async function settledPage(db: Sql, channelId: string, after: { sku: stri
 export async function requeueDrifted(db: Sql, channelId: string, drifted: ReadonlyArray<{ row: OutboxRow; shown: number | null }>): Promise<number> {
   if (drifted.length === 0) return 0;
   const rows = await db.query(
-    `UPDATE channel_outbox o SET acked_quantity = u.shown, version = o.version + 1, not_before = now(), attempts = 0, updated_at = now()
-       FROM unnest($2::text[], $3::text[], $4::bigint[], $5::int[]) AS u(sku, loc, v, shown)
+    `WITH locked AS MATERIALIZED (${LOCK_IN_KEY_ORDER})
+     UPDATE channel_outbox o SET acked_quantity = u.shown, version = o.version + 1, not_before = now(), attempts = 0, updated_at = now()
+       FROM unnest($2::text[], $3::text[], $4::bigint[], $5::int[]) AS u(sku, loc, v, shown), locked
       WHERE o.channel_id = $1 AND o.sku = u.sku AND o.channel_location = u.loc AND o.version = u.v AND o.acked_version = u.v
+        AND locked.sku = u.sku AND locked.channel_location = u.loc
       RETURNING 1`,
     [channelId, drifted.map((d) => d.row.sku), drifted.map((d) => d.row.channelLocation), drifted.map((d) => d.row.version), drifted.map((d) => d.shown)],
   );
