@@ -82,7 +82,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       extraEnv: { EVENT_BACKLOG_LIMIT: String(SOAK_BACKLOG_LIMIT), EVENT_LAG_LIMIT_SECONDS: '30' },
     });
     say('api and two reconcilers ready');
-    harnessPool = new pg.Pool({ connectionString: postgres.harnessUrl, max: 3, connectionTimeoutMillis: 5_000 });
+    harnessPool = new pg.Pool({ connectionString: postgres.harnessUrl, max: 3, connectionTimeoutMillis: 5_000, query_timeout: 60_000 });
     harnessPool.on('error', () => {});
     lagLog = new KafkaEventLog({ brokers: kafka.brokers, logger: createLogger('fatal') });
     const c = cluster;
@@ -269,18 +269,23 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const ids = [...new Set(state.accepted.map((e) => e.eventId))];
     const drainStarted = Date.now();
     let drained = false;
+    let drainTicks = 0;
     let finalBacklog: number[] = [];
     while (Date.now() - drainStarted < 180_000) {
-      const applied = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM processed_events WHERE event_id = ANY($1::text[])', [ids])).rows[0]!.n);
-      const { backlog } = await readBacklog().catch(() => ({ backlog: [{ messages: -1 }] as Array<{ messages: number }> }));
+      // Every wait here is bounded: a hung query or broker call must fail the run, not hang it.
+      const applied = await within('count applied events', 20_000, pool.query<{ n: string }>('SELECT count(*) AS n FROM processed_events WHERE event_id = ANY($1::text[])', [ids]))
+        .then((r) => Number(r.rows[0]!.n), (err: Error) => { say(String(err.message)); return -1; });
+      const { backlog } = await within('read backlog', 20_000, readBacklog()).catch(() => ({ backlog: [{ messages: -1 }] as Array<{ messages: number }> }));
       finalBacklog = backlog.map((b) => b.messages);
       if (applied === ids.length && backlog.every((b) => b.messages === 0)) {
         drained = true;
         break;
       }
+      if (++drainTicks % 15 === 0) say(`draining: ${applied} of ${ids.length} applied, backlog ${JSON.stringify(finalBacklog)}`);
       await sleep(1_000);
     }
     const drainMs = Date.now() - drainStarted;
+    say(drained ? `drained in ${Math.round(drainMs / 1000)} s` : `not drained after ${Math.round(drainMs / 1000)} s: backlog ${JSON.stringify(finalBacklog)}`);
     // Let the readiness poller see the end state, then stop monitoring.
     await sleep(2_000);
     monitoring = false;
@@ -318,6 +323,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const oversoldNow = rows.filter((r) => r.sku.startsWith('RS-') && Number(r.reserved) > Number(r.on_hand) - Number(r.unavailable));
     check('no reservation oversold (sampled every 3 s and at the end)', oversoldSamples.length === 0 && oversoldNow.length === 0, oversoldSamples.slice(0, 2).join('; ') || `${state.holds.made} holds made, ${state.holds.shortages} refused for shortage`);
 
+    say('invariants: running rebuild --verify');
     const verify = await runCli(['rebuild', '--verify'], { DATABASE_URL: postgres.url, KAFKA_BROKERS: kafka.brokers.join(','), LOG_LEVEL: 'warn' });
     check('omnistock rebuild --verify clean', verify.code === 0, verify.code === 0 ? 'exit 0' : `exit ${verify.code}: ${verify.output.slice(-500)}`);
 
@@ -339,11 +345,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     return { options: opts, startedAt, loadEndedAt, faults, load: state, readiness, lag, rss, fuzz, oversoldSamples, longestPartitionStallMs: [...longestStall.values()], invariants, drainMs };
   } finally {
     for (const t of timers) clearInterval(t);
-    await cluster?.stop().catch(() => {});
-    await lagLog?.close().catch(() => {});
-    await harnessPool?.end().catch(() => {});
-    await kafka?.stop().catch(() => {});
-    await postgres?.stop().catch(() => {});
+    const quietly = (label: string, p: Promise<unknown> | undefined) => within(label, 60_000, p ?? Promise.resolve()).catch((err: Error) => say(err.message));
+    await quietly('stop the cluster', cluster?.stop());
+    await quietly('close the lag reader', lagLog?.close());
+    await quietly('close the harness pool', harnessPool?.end());
+    await quietly('stop the broker', kafka?.stop());
+    await quietly('stop postgres', postgres?.stop());
   }
 }
 
@@ -372,13 +379,22 @@ export function memoryGrowth(rss: SoakResult['rss']): Array<{ name: string; ok: 
   return out;
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+/** Rejects with a message naming the step when `p` takes longer than `ms`. */
+function within<T>(label: string, ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${label}: no answer in ${ms / 1000} s`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** Runs the CLI; killed (code null) when it takes longer than `timeoutMs`. */
+function runCli(args: string[], env: Record<string, string>, timeoutMs = 240_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    const timer = setTimeout(() => { output += `\n(killed after ${timeoutMs / 1000} s)`; child.kill('SIGKILL'); }, timeoutMs);
     child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-    child.on('exit', (code) => resolve({ code, output }));
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, output }); });
   });
 }
 

@@ -10,7 +10,8 @@ import { runSoak } from '../soak/soak.js';
 import { formatReport } from '../soak/report.js';
 
 it('a 2-minute soak with every fault keeps every invariant', async () => {
-  const result = await runSoak({ minutes: 2, seed: Number(process.env.SOAK_SEED ?? 17), short: true, log: (l) => process.stderr.write(`[soak] ${l}\n`) });
+  const began = Date.now();
+  const result = await runSoak({ minutes: 2, seed: Number(process.env.SOAK_SEED ?? 17), short: true, log: (l) => process.stderr.write(`[soak ${Math.round((Date.now() - began) / 1000)}s] ${l}\n`) });
   const report = formatReport(result);
   process.stdout.write(`${report}\n`);
   expect(result.faults.length).toBeGreaterThanOrEqual(10);

@@ -13,6 +13,8 @@ import { registerUserCommands } from './users.js';
 
 const program = new Command('omnistock').description('Unified inventory ledger: stock events in, available-to-promise out');
 
+const SHUTDOWN_TIMEOUT_MS = 20_000;
+
 program
   .command('serve')
   .description('run the service (HTTP API and reconciler by default)')
@@ -26,6 +28,13 @@ program
       if (stopping) return;
       stopping = true;
       service.logger.info({ signal }, 'shutting down');
+      // A graceful stop that hangs (a broker or database that stopped answering) must not keep
+      // the process alive: nothing is lost by exiting, since every applied event is committed
+      // with its position and anything unapplied is read again by the group.
+      setTimeout(() => {
+        service.logger.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long; exiting');
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS).unref();
       service.stop().then(() => process.exit(0), (err: unknown) => {
         service.logger.error({ err }, 'shutdown failed');
         process.exit(1);

@@ -27,6 +27,8 @@ const MAX_PENDING_MESSAGES = 100_000;
 /** Fetch-response memory those messages may keep alive before fetching pauses (packed-messages.ts). */
 const MAX_PINNED_BYTES = 256 * 1024 * 1024;
 const COMMIT_INTERVAL_MS = 1_000;
+/** A backlog reading (metrics, shedding, readiness of lag) gives up after this long. */
+const BACKLOG_TIMEOUT_MS = 10_000;
 
 export class KafkaEventLog implements EventLog {
   readonly kind = 'kafka' as const;
@@ -250,8 +252,12 @@ export class KafkaEventLog implements EventLog {
       return admin;
     })();
     const pending = this.lagAdmin;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const offsets = await (await pending).fetchTopicOffsets(topic);
+      // Bounded: a call that never answers (seen after a broker outage) must not keep every later
+      // reading waiting on the same admin client; the catch below drops it and the next call reconnects.
+      const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no offsets for ${topic} in ${BACKLOG_TIMEOUT_MS} ms`)), BACKLOG_TIMEOUT_MS); });
+      const offsets = await Promise.race([pending.then((a) => a.fetchTopicOffsets(topic)), late]);
       return offsets.map((o) => {
         const high = Number(o.high);
         // Below the low watermark retention has deleted what was never applied: count from there.
@@ -262,6 +268,8 @@ export class KafkaEventLog implements EventLog {
       if (this.lagAdmin === pending) this.lagAdmin = null;
       void pending.then((a) => a.disconnect()).catch(() => {});
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

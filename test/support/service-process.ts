@@ -79,7 +79,9 @@ export function spawnService(args: string[], env: Record<string, string>): Servi
     async kill(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
-      return exited;
+      // The service bounds its own graceful stop; this is the backstop if even that hangs.
+      const backstop = setTimeout(() => child.kill('SIGKILL'), 45_000);
+      return exited.finally(() => clearTimeout(backstop));
     },
   };
 }
