@@ -41,11 +41,13 @@ export interface LoadState {
   skewMs: number;
   /** True while the overload fault runs: extra clients post as fast as they can. */
   overload: boolean;
+  /** The run is being abandoned (its broker died): requests stop retrying. */
+  abandoned: boolean;
   holds: { made: number; shortages: number; committed: number; released: number; leftToExpire: number };
 }
 
 export function newLoadState(): LoadState {
-  return { samples: [], accepted: [], unsent: [], rejectedValid: [], anomalies: [], skewMs: 0, overload: false, holds: { made: 0, shortages: 0, committed: 0, released: 0, leftToExpire: 0 } };
+  return { samples: [], accepted: [], unsent: [], rejectedValid: [], anomalies: [], skewMs: 0, overload: false, abandoned: false, holds: { made: 0, shortages: 0, committed: 0, released: 0, leftToExpire: 0 } };
 }
 
 interface Answer { status: number; json: Record<string, unknown> | null; retryAfter: number }
@@ -86,7 +88,7 @@ export class SoakClient {
         this.state.anomalies.push(`${method} ${path} → ${a.status} ${JSON.stringify(a.json).slice(0, 200)}`);
         return a;
       }
-      if (Date.now() > deadline) return null;
+      if (Date.now() > deadline || this.state.abandoned) return null;
       await sleep(a.retryAfter * 1000);
     }
   }

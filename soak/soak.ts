@@ -72,11 +72,22 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   let harnessPool: pg.Pool | null = null;
   let lagLog: KafkaEventLog | null = null;
   const timers: NodeJS.Timeout[] = [];
+  let brokerGone: string | null = null;
+  let stopping = false;
+  let loadState: LoadState | null = null;
   try {
     say(`seed ${opts.seed}: ${schedule.length} faults over ${Math.round(loadMs / 1000)} s of load`);
     postgres = await startPostgresInstance();
     kafka = await startMockKafka({ topics: [{ name: EVENTS_TOPIC, partitions: 8 }, { name: 'inventory.atp', partitions: 4 }] });
     say(`postgres on ${postgres.port}, kafka ${kafka.brokers.join(',')}`);
+    // The broker is the soak's own process: if it dies mid-run (killed from outside), every
+    // producer would wait on it until the hard deadline. End the run early and say why instead.
+    void kafka.ended.then((how) => {
+      if (stopping) return;
+      brokerGone = how;
+      if (loadState) loadState.abandoned = true;
+      say(`the mock Kafka broker ended mid-run (${how}); stopping the load`);
+    });
     cluster = await startCluster({
       databaseUrl: postgres.url, brokers: kafka.brokers,
       extraEnv: { EVENT_BACKLOG_LIMIT: String(SOAK_BACKLOG_LIMIT), EVENT_LAG_LIMIT_SECONDS: '30' },
@@ -88,6 +99,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const c = cluster;
     const pool = harnessPool;
     const state = newLoadState();
+    loadState = state;
     const client = new SoakClient(() => c.apiUrl(), state);
     for (const [i, id] of LOCATIONS.entries()) {
       const body = { name: id, type: id.startsWith('wh') ? 'warehouse' : 'store', lat: 52 + i / 10, lon: 4.9 + i / 10, shipFromStore: true, pickup: true };
@@ -97,11 +109,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
     const startedAt = Date.now();
     const loadEnd = startedAt + loadMs;
-    const hardDeadline = loadEnd + 600_000;
+    // Sources resend each event until it is accepted, past the load's end, but not for ever.
+    const hardDeadline = loadEnd + (opts.short ? 240_000 : 600_000);
     // The load runs its set time, and on until 10 s after the last fault ended (faults wait for
     // the API to recover from the one before, so the schedule can run past its planned end).
     let faultsEndedAt: number | null = null;
-    const stopLoad = () => Date.now() >= loadEnd && faultsEndedAt !== null && Date.now() >= faultsEndedAt + 10_000;
+    const stopLoad = () => brokerGone !== null || (Date.now() >= loadEnd && faultsEndedAt !== null && Date.now() >= faultsEndedAt + 10_000);
 
     // --- monitors --------------------------------------------------------------------------
     const readiness: SoakResult['readiness'] = [];
@@ -271,7 +284,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     let drained = false;
     let drainTicks = 0;
     let finalBacklog: number[] = [];
-    while (Date.now() - drainStarted < 180_000) {
+    while (Date.now() - drainStarted < 180_000 && brokerGone === null) {
       // Every wait here is bounded: a hung query or broker call must fail the run, not hang it.
       const applied = await within('count applied events', 20_000, pool.query<{ n: string }>('SELECT count(*) AS n FROM processed_events WHERE event_id = ANY($1::text[])', [ids]))
         .then((r) => Number(r.rows[0]!.n), (err: Error) => { say(String(err.message)); return -1; });
@@ -299,6 +312,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const invariants: Invariant[] = [];
     const check = (name: string, ok: boolean, detail: string) => invariants.push({ name, ok, detail });
     const injectedKinds = new Set(faults.map((f) => f.kind));
+    check('the broker lived through the run', brokerGone === null, brokerGone ?? 'yes');
     check('every fault injected at least once', ALL_FAULTS.every((k) => injectedKinds.has(k)), `${faults.length} injected: ${[...injectedKinds].join(', ')}`);
     check('every event resent until 202 (nothing left unsent)', state.unsent.length === 0, `${state.unsent.length} unsent of ${state.accepted.length + state.unsent.length}`);
     check('no valid event rejected', state.rejectedValid.length === 0, state.rejectedValid.slice(0, 3).join('; ') || 'none');
@@ -344,6 +358,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
     return { options: opts, startedAt, loadEndedAt, faults, load: state, readiness, lag, rss, fuzz, oversoldSamples, longestPartitionStallMs: [...longestStall.values()], invariants, drainMs };
   } finally {
+    stopping = true;
     for (const t of timers) clearInterval(t);
     const quietly = (label: string, p: Promise<unknown> | undefined) => within(label, 60_000, p ?? Promise.resolve()).catch((err: Error) => say(err.message));
     await quietly('stop the cluster', cluster?.stop());

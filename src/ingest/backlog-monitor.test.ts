@@ -38,6 +38,13 @@ describe('shedDecision', () => {
     expect(shedDecision([at(0, 0, 0), at(1, 60, 30), at(30, 60, 30)], limits, 30_000).shed).toBe(true);
   });
 
+  it('does not judge drain time from a backlog that has stood only a few seconds (a burst just posted)', () => {
+    // 180 waiting, 4 applied in the first second: "45 s" from one second of readings is noise.
+    expect(shedDecision([at(0, 180, 0), at(1, 180, 4)], limits, 1_000).shed).toBe(false);
+    // The same rate held for 10 s is a real estimate.
+    expect(shedDecision([at(0, 180, 0), at(10, 180, 40)], limits, 10_000).shed).toBe(true);
+  });
+
   it('never sheds on a stale reading (the log or database is failing: 503s answer for it)', () => {
     expect(shedDecision([at(0, 90_000, 0)], limits, 11_000).shed).toBe(false);
   });

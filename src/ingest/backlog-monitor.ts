@@ -35,6 +35,8 @@ export interface ShedDecision {
 
 /** How far back the apply rate is measured. */
 const RATE_WINDOW_MS = 30_000;
+/** The drain-time bound needs the backlog to have stood this long (the message bound does not). */
+const MIN_RATE_SPAN_MS = 10_000;
 /** A reading older than this is not trusted to shed (the log or database is failing: 503s say so). */
 const STALE_MS = 10_000;
 /** A reading that takes longer than this means the database or the log is failing. */
@@ -58,7 +60,11 @@ export function shedDecision(readings: readonly BacklogReading[], limits: Backlo
   // (a reconciler stalled). A backlog that has just appeared (after an outage, or at start) is
   // judged by the message bound alone until a window of readings exists.
   const stalled = span >= RATE_WINDOW_MS / 1000 - 2 && first.messages > 0;
-  const seconds = rate > 0 ? last.messages / rate : stalled ? Infinity : 0;
+  // A rate from a second or two of readings says little: a burst just posted, or one slow batch
+  // on a busy machine, would look like minutes of drain time. Judge drain time only once the
+  // backlog has stood for MIN_RATE_SPAN_MS.
+  const judged = span * 1000 >= MIN_RATE_SPAN_MS;
+  const seconds = !judged ? 0 : rate > 0 ? last.messages / rate : stalled ? Infinity : 0;
   const clamp = (s: number) => Math.max(1, Math.min(30, Math.ceil(s)));
   if (limits.maxMessages > 0 && last.messages > limits.maxMessages) {
     const excess = last.messages - limits.maxMessages;

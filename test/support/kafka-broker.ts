@@ -38,6 +38,8 @@ export interface MockKafka {
   command(line: string): Promise<void>;
   /** Closes the helper's stdin and waits for it to exit. Idempotent. */
   stop(): Promise<void>;
+  /** Resolves with how the broker process ended, whether by stop() or not (killed, crashed). */
+  ended: Promise<string>;
 }
 
 /** Brokers for tests that need no fault injection: KAFKA_BROKERS (a real Kafka) if set, else the run's shared mock. */
@@ -107,16 +109,17 @@ export async function startMockKafka(opts: MockKafkaOptions = {}): Promise<MockK
   child.stdin.on('error', () => {});
 
   let exited = false;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+  const ended = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
       exited = true;
-      resolve();
+      resolve(signal ? `killed by ${signal}` : `exited with code ${code}`);
     });
-    child.once('error', () => {
+    child.once('error', (err) => {
       exited = true;
-      resolve();
+      resolve(`could not run: ${err.message}`);
     });
   });
+  const exitPromise = ended.then(() => {});
 
   // Every stdout line after the first answers the oldest pending command.
   const pending: Array<{ resolve: (line: string) => void; reject: (err: Error) => void }> = [];
@@ -187,7 +190,7 @@ export async function startMockKafka(opts: MockKafkaOptions = {}): Promise<MockK
     return stopping;
   };
 
-  return { brokers: parseBrokerList(bootstrap), command, stop };
+  return { brokers: parseBrokerList(bootstrap), command, stop, ended };
 }
 
 function statOrNull(p: string): fs.Stats | null {
