@@ -263,8 +263,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     // ready again (a restarted API can take 20 s to boot on a loaded machine) and a gap passed.
     const lane = async (fs: ScheduledFault[], waitForRecovery: boolean) => {
       for (const f of fs) {
+        if (brokerGone !== null) break;
         await inject(f);
-        if (waitForRecovery) {
+        if (waitForRecovery && brokerGone === null) {
           await waitReady(c.apiUrl(), 120_000).catch(() => say(`API not ready 120 s after ${f.kind}`));
           await sleep(opts.short ? 3_000 : 8_000);
         }
