@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../src/service/service.js';
 import type { Deployment } from './spine/deployments.js';
-import { api, counted, postEvents, putLocations, startWith, waitUntil } from './channels-harness.js';
+import { amazonChannel, api, counted, postEvents, putLocations, startWith, waitUntil } from './channels-harness.js';
 import { AmazonStandIn } from './standins/amazon/amazon-standin.js';
 
 const UTRECHT = { country: 'NL', postalCode: '3511 AB', lat: 52.09, lon: 5.12 };
@@ -26,13 +26,7 @@ export function definePostalAmazonSuite(makeDeployment: () => Promise<Deployment
     // the lowest id (ams-01); with one, the nearest location wins.
     await postEvents(s, ['ams-01', 'utr-02', 'wh-1'].map((l) => counted('PC-1', l, 10)));
     amz.setListing('PC-1', 0);
-    const put = await api(s, 'PUT', '/v1/channels/amz', {
-      kind: 'amazon', pool: ['ams-01', 'utr-02', 'wh-1'], bufferUnits: 0,
-      settings: {
-        sellerId: amz.sellerId, marketplaceIds: [amz.marketplaceId], clientId: amz.clientId, clientSecret: amz.clientSecret, refreshToken: amz.refreshToken,
-        fulfilmentLocationIds: ['ams-01', 'utr-02', 'wh-1'], endpoint: amz.url, lwaUrl: amz.lwaUrl, rateScale: 100,
-      },
-    });
+    const put = await api(s, 'PUT', '/v1/channels/amz', amazonChannel(amz, ['ams-01', 'utr-02', 'wh-1']));
     expect(put.status, JSON.stringify(put.json)).toBe(201);
   }, 120_000);
 
