@@ -87,7 +87,7 @@ describe('import-postal-codes', () => {
   it('the real command exits 2 when rows were refused, and loads the rest', async () => {
     const f = file('cli.csv', ['country,postalCode,lat,lon', 'BE,1000,50.85,4.35', 'BE,1050,north,4.37']);
     const proc = spawnService(['import-postal-codes', f, '--url', s.url!, '--token', 'ops-secret'], { ...d.env, LOG_LEVEL: 'warn' });
-    const code = await new Promise<number | null>((resolve) => proc.child.on('exit', (c) => resolve(c)));
+    const code = await proc.exited;
     expect(proc.output()).toContain('line 3: rejected: lat: "north" is not a decimal number');
     expect(proc.output()).toContain('1 created, 0 updated, 1 rejected');
     expect(code).toBe(2);

@@ -7,6 +7,11 @@
 // - A late offline POS batch lands as of occurredAt: every channel converges to the in-order
 //   reference fold (test/support/reference-fold.ts), whatever the batching, order and re-sends.
 // - A count import (contract §10) reaches every channel; importing it again changes nothing.
+// - `omnistock import-counts --url` killed mid-file and run again: each count lands once and
+//   every channel converges to the newest counts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPosBody } from '../connectors/pos/pos-kind.js';
 import { positionKey } from '../src/core/ids.js';
@@ -18,6 +23,7 @@ import { AmazonStandIn } from './standins/amazon/amazon-standin.js';
 import { ShopifyStandIn } from './standins/shopify/shopify-stand-in.js';
 import { SquareStandIn } from './standins/square/square-standin.js';
 import { shuffledBatches } from './support/delivery.js';
+import { killAllServices, spawnService } from './support/service-process.js';
 import { expectedPositions, randomHistory } from './support/stock-history.js';
 
 const POS_SECRET = 'three-channel-till-secret-0123456789';
@@ -65,7 +71,8 @@ async function everyChannelShows(sku: string, atp: Figures, what: string) {
 }
 
 /** Every test's SKU is listed at 0 on every channel before the channels connect (catalogues are cached). */
-const SKUS = ['TRI-LAST', 'TRI-POS', 'TRI-LATE', 'TRI-CNT'];
+const RESUME_SKUS = ['TRI-RES-1', 'TRI-RES-2', 'TRI-RES-3'];
+const SKUS = ['TRI-LAST', 'TRI-POS', 'TRI-LATE', 'TRI-CNT', ...RESUME_SKUS];
 
 /** Counts a listed SKU in our ledger and waits until every channel shows the counts. */
 async function count(sku: string, counts: Figures) {
@@ -122,6 +129,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await killAllServices();
   await s?.stop();
   await shop?.stop();
   await amz?.stop();
@@ -230,4 +238,56 @@ describe('three channels at once (Shopify, Amazon, Square) and a POS till', () =
     expect(amz.violations).toEqual([]);
     expect(sq.violations).toEqual([]);
   });
+
+  it('import-counts killed mid-file and run again: each count lands once, and every channel converges to the newest counts', async () => {
+    // 12,000 rows a position, each a later count than the one before, the newest last: a run
+    // killed half way leaves older counts applied, and only the whole file gives the final ones.
+    const perPosition = 12_000;
+    const t0 = Date.parse('2026-12-01T00:00:00Z');
+    const last = (k: number) => (k * 7 + 3) % 11;
+    const positions = RESUME_SKUS.flatMap((sku) => ALL.map((l) => ({ sku, l })));
+    const lines = ['sku,locationId,quantity,countedAt'];
+    for (let i = 0; i < perPosition; i++) {
+      positions.forEach((p, k) => lines.push(`${p.sku},${p.l},${i === perPosition - 1 ? last(k) : 20 + ((i + k) % 50)},${new Date(t0 + i * 1000).toISOString()}`));
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistock-three-'));
+    const file = path.join(dir, 'counts.csv');
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    const rows = lines.length - 1;
+    const countsApplied = async () => (await s.db.query<{ n: number; ids: number }>(
+      "SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM ledger_entries WHERE kind = 'stock.counted' AND sku LIKE 'TRI-RES-%'",
+    ))[0]!;
+    try {
+      const args = ['import-counts', file, '--url', s.url!, '--token', 'ops-secret'];
+      const first = spawnService(args, {});
+      await first.waitFor(/importing counts: ([5-9]\d|100)%/, 120_000);
+      await first.kill('SIGKILL');
+      // What the killed run got into the log is applied; let it drain (stable for 2 s).
+      await waitUntil(async () => (await countsApplied()).n > 0, 60_000, 'the killed run\'s counts applied');
+      let applied = -1;
+      for (let seen = (await countsApplied()).n; seen !== applied; seen = (await countsApplied()).n) {
+        applied = seen;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      expect(applied, 'killed mid-file: not every row').toBeLessThan(rows);
+      const second = spawnService(args, {});
+      expect(await second.exited, second.output()).toBe(0);
+      const summary = /(\d+) accepted, (\d+) duplicates, (\d+) rejected/.exec(second.output());
+      expect(summary, second.output()).not.toBeNull();
+      const [accepted, duplicates, rejected] = summary!.slice(1).map(Number);
+      expect(accepted! + duplicates!).toBe(rows);
+      expect(rejected).toBe(0);
+      expect(duplicates, 'the rows the killed run applied are duplicates now').toBeGreaterThanOrEqual(applied);
+      await waitUntil(async () => (await countsApplied()).n === rows, 120_000, 'every count applied');
+      expect(await countsApplied()).toEqual({ n: rows, ids: rows }); // each row once, none twice
+      for (const [i, sku] of RESUME_SKUS.entries()) {
+        const atp = Object.fromEntries(ALL.map((l, j) => [l, last(i * ALL.length + j)])) as Figures;
+        await everyChannelShows(sku, atp, `${sku}: the newest counts on every channel`);
+      }
+      expect(amz.violations).toEqual([]);
+      expect(sq.violations).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
