@@ -5,7 +5,8 @@ import { customKind } from './custom/custom-kind.js';
 import { shopifyKind } from './shopify/shopify-kind.js';
 import { posKind } from './pos/pos-kind.js';
 import { squareKind } from './square/square-kind.js';
-import { amazonKind } from './amazon/amazon-kind.js';
+import { amazonKind, amazonKindWith } from './amazon/amazon-kind.js';
+import type { PostalLookup } from '../src/routing/postal-code.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each kind has its own settings type
 export type AnyKindDefinition = ChannelKindDefinition<any>;
@@ -35,7 +36,10 @@ export function scopeOf(def: AnyKindDefinition, settings: unknown): PublishScope
   return def.scopeFor ? def.scopeFor(settings) : def.scope;
 }
 
-/** The kinds shipped with the service. Each connector adds its definition here. */
-export function builtinKinds(): ChannelKindRegistry {
-  return new ChannelKindRegistry([customKind, shopifyKind, posKind, squareKind, amazonKind]);
+/**
+ * The kinds shipped with the service. Each connector adds its definition here. `postal`: the
+ * merchant's postal-code coordinates (PUT /v1/postal-codes), for marketplace order addresses.
+ */
+export function builtinKinds(deps: { postal?: PostalLookup } = {}): ChannelKindRegistry {
+  return new ChannelKindRegistry([customKind, shopifyKind, posKind, squareKind, deps.postal ? amazonKindWith(deps.postal) : amazonKind]);
 }

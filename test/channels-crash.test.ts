@@ -3,28 +3,18 @@
 //   figure reaches the channel; none is lost (the outbox is in the database, leases expire).
 // - The API role alone (reconciler in another process): the engine learns of changes only from
 //   the `inventory.atp` stream, on Kafka and on the embedded log, and still converges.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/open-database.js';
 import { startService, type RunningService } from '../src/service/service.js';
-import { pgEmbeddedLogDeployment, pgKafkaDeployment, OPS, type Deployment } from './spine/deployments.js';
-import { killAllServices, spawnService } from './support/service-process.js';
-import { counted, customChannel, LOCATIONS, sold, startStandin, waitUntil } from './channels-harness.js';
+import { pgEmbeddedLogDeployment, pgKafkaDeployment, type Deployment } from './spine/deployments.js';
+import { call, crashCleanups, pendingPushes, putLocationsAt, serve } from './support/crash-harness.js';
+import { counted, customChannel, sold, startStandin, waitUntil } from './channels-harness.js';
 import type { CustomChannelStandin } from './support/custom-channel-standin.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  await killAllServices();
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
-
-async function call(base: string, method: string, url: string, body?: unknown) {
-  const res = await fetch(`${base}${url}`, { method, headers: { ...OPS, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
+const cleanups = crashCleanups();
 
 async function setUp(base: string, standin: CustomChannelStandin, skus: string[]) {
-  for (const l of LOCATIONS) expect((await call(base, 'PUT', `/v1/locations/${l.id}`, { name: l.id, type: l.type, lat: l.lat, lon: l.lon, shipFromStore: true })).status).toBeLessThan(300);
+  await putLocationsAt(base);
   expect((await call(base, 'PUT', '/v1/channels/web', customChannel(standin, { pool: ['ams-01', 'wh-1'] }, { maxItemsPerCall: 10 }))).status).toBe(201);
   const r = await call(base, 'POST', '/v1/events?wait=true', { events: skus.map((sku, i) => counted(sku, 'wh-1', 10 + i)) });
   expect(r.status).toBe(202);
@@ -38,9 +28,7 @@ describe('channel engine under faults', () => {
     cleanups.push(() => standin.stop());
     standin.hang = true; // the first push call never answers: its rows stay leased
     const env = { ...d.env, PORT: '0', LOG_LEVEL: 'info' };
-    const a = spawnService(['serve'], env);
-    const line = await a.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/, 60_000);
-    const base = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(line)![1]!;
+    const { proc: a, base } = await serve(env);
     const skus = Array.from({ length: 30 }, (_, i) => `CR-${i}`);
     await setUp(base, standin, skus);
     await waitUntil(() => standin.callTimes.length >= 1, 20_000, 'a push in flight');
@@ -48,18 +36,17 @@ describe('channel engine under faults', () => {
     expect((await call(base, 'POST', '/v1/events?wait=true', { events: [sold('CR-0', 'wh-1', 4), sold('CR-29', 'wh-1', 1)] })).status).toBe(202);
     const db = await openDatabase({ databaseUrl: d.env.DATABASE_URL! });
     cleanups.push(() => db.close());
-    await waitUntil(async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM channel_outbox WHERE channel_id = 'web' AND version > acked_version")).at(0)!.n === 30, 20_000, '30 pending rows');
+    await waitUntil(async () => (await pendingPushes(db, 'web')) === 30, 20_000, '30 pending rows');
     const leased = (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM channel_outbox WHERE channel_id = 'web' AND leased_until > now()")).at(0)!.n;
     expect(leased).toBeGreaterThan(0);
     expect(await a.kill('SIGKILL')).toBeNull();
     expect(standin.pushes.length).toBe(0);
 
     standin.hang = false;
-    const b = spawnService(['serve'], env);
-    await b.waitFor(/omnistock started/, 60_000);
+    const { proc: b } = await serve(env);
     const want = (i: number) => 10 + i - (i === 0 ? 4 : i === 29 ? 1 : 0);
     await waitUntil(() => skus.every((sku, i) => standin.show(sku, null) === want(i)), 40_000, 'every figure after the restart');
-    await waitUntil(async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM channel_outbox WHERE channel_id = 'web' AND version > acked_version")).at(0)!.n === 0, 10_000, 'nothing pending');
+    await waitUntil(async () => (await pendingPushes(db, 'web')) === 0, 10_000, 'nothing pending');
     await b.kill('SIGTERM');
   }, 150_000);
 

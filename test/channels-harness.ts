@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import { startService, type RunningService } from '../src/service/service.js';
 import { OPS, type Deployment } from './spine/deployments.js';
 import { CustomChannelStandin, type StandinOptions } from './support/custom-channel-standin.js';
+import type { AmazonStandIn } from './standins/amazon/amazon-standin.js';
 
 export const SECRET = 'custom-channel-secret-0123456789';
 export const LOCATIONS = [
@@ -82,4 +83,15 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** PUT /v1/channels/{id} body of an `amazon` channel on the SP-API stand-in (rates sped up 100×), pool = fulfilment locations. */
+export function amazonChannel(amz: AmazonStandIn, locationIds: string[], bufferUnits = 0) {
+  return {
+    kind: 'amazon', pool: locationIds, bufferUnits,
+    settings: {
+      sellerId: amz.sellerId, marketplaceIds: [amz.marketplaceId], clientId: amz.clientId, clientSecret: amz.clientSecret, refreshToken: amz.refreshToken,
+      fulfilmentLocationIds: locationIds, endpoint: amz.url, lwaUrl: amz.lwaUrl, rateScale: 100,
+    },
+  };
 }

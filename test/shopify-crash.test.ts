@@ -1,23 +1,13 @@
 // SIGKILL of `omnistock serve` (PostgreSQL + Kafka) with Shopify pushes pending and one call in
 // flight (the stand-in hangs): after a restart every figure reaches the Shopify stand-in.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/open-database.js';
-import { pgKafkaDeployment, OPS } from './spine/deployments.js';
-import { killAllServices, spawnService } from './support/service-process.js';
-import { counted, LOCATIONS, sold, waitUntil } from './channels-harness.js';
+import { pgKafkaDeployment } from './spine/deployments.js';
+import { call, crashCleanups, pendingPushes, putLocationsAt, serve } from './support/crash-harness.js';
+import { counted, sold, waitUntil } from './channels-harness.js';
 import { ShopifyStandIn } from './standins/shopify/shopify-stand-in.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  await killAllServices();
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
-
-async function call(base: string, method: string, url: string, body?: unknown) {
-  const res = await fetch(`${base}${url}`, { method, headers: { ...OPS, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
+const cleanups = crashCleanups();
 
 describe('Shopify channel under a crash', () => {
   it('SIGKILL with pushes pending and a call in flight loses none', async () => {
@@ -29,9 +19,8 @@ describe('Shopify channel under a crash', () => {
     const skus = Array.from({ length: 20 }, (_, i) => `SC-${i}`);
     for (const sku of skus) shop.addProduct(sku, { [wh]: 0 });
     const env = { ...d.env, PORT: '0', LOG_LEVEL: 'info' };
-    const a = spawnService(['serve'], env);
-    const base = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(await a.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/, 60_000))![1]!;
-    for (const l of LOCATIONS) expect((await call(base, 'PUT', `/v1/locations/${l.id}`, { name: l.id, type: l.type, lat: l.lat, lon: l.lon, shipFromStore: true })).status).toBeLessThan(300);
+    const { proc: a, base } = await serve(env);
+    await putLocationsAt(base);
     shop.setHang(true); // the first calls never answer: their rows stay leased when the process dies
     expect((await call(base, 'PUT', '/v1/channels/shop', {
       kind: 'shopify', pool: ['wh-1'], bufferUnits: 0,
@@ -41,14 +30,13 @@ describe('Shopify channel under a crash', () => {
     expect((await call(base, 'POST', '/v1/events?wait=true', { events: [sold('SC-0', 'wh-1', 4), sold('SC-19', 'wh-1', 1)] })).status).toBe(202);
     const db = await openDatabase({ databaseUrl: d.env.DATABASE_URL! });
     cleanups.push(() => db.close());
-    const pending = async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM channel_outbox WHERE channel_id = 'shop' AND version > acked_version")).at(0)!.n;
+    const pending = () => pendingPushes(db, 'shop');
     await waitUntil(async () => (await pending()) === 20 && shop.requests > 0, 30_000, '20 pending rows and a call in flight');
     expect(await a.kill('SIGKILL')).toBeNull();
     expect(skus.every((sku) => shop.quantity(sku, wh) === 0)).toBe(true);
 
     shop.setHang(false);
-    const b = spawnService(['serve'], env);
-    await b.waitFor(/omnistock started/, 60_000);
+    const { proc: b } = await serve(env);
     const want = (i: number) => 10 + i - (i === 0 ? 4 : i === 19 ? 1 : 0);
     await waitUntil(() => skus.every((sku, i) => shop.quantity(sku, wh) === want(i)), 60_000, 'every figure after the restart');
     await waitUntil(async () => (await pending()) === 0, 20_000, 'nothing pending');

@@ -14,6 +14,7 @@ import { availabilityPatch, issueOutcome } from './listings-feed.js';
 import { DEFAULT_LWA_URL, LwaError, LwaTokenSource } from './lwa-token.js';
 import { AmazonOrderPoller } from './order-poller.js';
 import { SpApiCallError, SpApiClient } from './sp-api-client.js';
+import type { PostalLookup } from '../../src/routing/postal-code.js';
 
 const LOCATION_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const DEFAULT_ENDPOINT = 'https://sellingpartnerapi-eu.amazon.com';
@@ -42,12 +43,12 @@ class AmazonConnector implements ChannelConnector {
   private readonly sp: SpApiClient;
   private readonly poller: AmazonOrderPoller;
 
-  constructor(private readonly ctx: ConnectorContext<AmazonSettings>) {
+  constructor(private readonly ctx: ConnectorContext<AmazonSettings>, postal?: PostalLookup) {
     const s = ctx.settings;
     const lwa = new LwaTokenSource({ clientId: s.clientId, clientSecret: s.clientSecret, refreshToken: s.refreshToken, lwaUrl: s.lwaUrl ?? DEFAULT_LWA_URL });
     this.sp = new SpApiClient({ endpoint: s.endpoint ?? DEFAULT_ENDPOINT, lwa, rateScale: s.rateScale, maxAttempts: 4 });
     this.poller = new AmazonOrderPoller({
-      sp: this.sp, marketplaceId: s.marketplaceIds[0]!, state: ctx.state, sink: ctx.orders, fulfilmentLocationIds: s.fulfilmentLocationIds,
+      sp: this.sp, marketplaceId: s.marketplaceIds[0]!, state: ctx.state, sink: ctx.orders, fulfilmentLocationIds: s.fulfilmentLocationIds, postal,
       quarantine: (orderRef, reason, payload) => ctx.quarantine([{ channelRef: orderRef, reason, payload }]),
     });
     this.publisher = {
@@ -125,3 +126,8 @@ export const amazonKind: ChannelKindDefinition<AmazonSettings> = {
   rateLimit: (s) => ({ ratePerSecond: PATCH_RATE * s.rateScale, burst: PATCH_BURST }),
   create: (ctx) => new AmazonConnector(ctx),
 };
+
+/** The kind with the merchant's postal-code coordinates, which give MFN orders a destination. */
+export function amazonKindWith(postal: PostalLookup): ChannelKindDefinition<AmazonSettings> {
+  return { ...amazonKind, create: (ctx) => new AmazonConnector(ctx, postal) };
+}

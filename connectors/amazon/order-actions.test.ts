@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { normalisePostalCode, orderAction, orderLines, type AmazonOrder } from './order-actions.js';
+import { normalisePostalCode } from '../../src/routing/postal-code.js';
+import { orderAction, orderLines, postalKey, type AmazonOrder } from './order-actions.js';
 
 const order = (o: Partial<AmazonOrder>): AmazonOrder => ({ AmazonOrderId: '302-1', OrderStatus: 'Unshipped', FulfillmentChannel: 'MFN', PurchaseDate: '2026-12-01T10:00:00Z', LastUpdateDate: '2026-12-01T10:00:00Z', ...o });
 const items = [{ OrderItemId: 'i1', SellerSKU: 'A-1', QuantityOrdered: 2, QuantityShipped: 0 }, { OrderItemId: 'i2', QuantityOrdered: 1 }];
@@ -16,10 +17,14 @@ describe('Amazon order actions', () => {
     expect(orderAction(order({ OrderStatus: 'Unfulfillable' }), items).kind).toBe('ignore');
   });
 
-  it('routes without a destination unless the merchant loaded the postal code', () => {
-    const postal = (code: string, country: string) => (code === '1011AB' && country === 'NL' ? { lat: 52.37, lon: 4.9 } : null);
-    expect(orderAction(order({ ShippingAddress: { PostalCode: '1011 ab', CountryCode: 'NL' } }), items, postal)).toEqual({ kind: 'place', destination: { lat: 52.37, lon: 4.9 }, shipped: [] });
-    expect(orderAction(order({ ShippingAddress: { PostalCode: '9999', CountryCode: 'NL' } }), items, postal)).toEqual({ kind: 'place', shipped: [] });
+  it('routes with the destination the postal table gave, and without one when it gave none', () => {
+    const at = { lat: 52.37, lon: 4.9 };
+    expect(orderAction(order({}), items, at)).toEqual({ kind: 'place', destination: at, shipped: [] });
+    expect(orderAction(order({ OrderStatus: 'Shipped' }), items, at)).toEqual({ kind: 'fulfil', destination: at });
+    expect(orderAction(order({}), items, null)).toEqual({ kind: 'place', shipped: [] });
+    expect(postalKey(order({ ShippingAddress: { PostalCode: '1011 ab', CountryCode: 'NL' } }))).toEqual({ postalCode: '1011 ab', countryCode: 'NL' });
+    expect(postalKey(order({ ShippingAddress: { PostalCode: '1011 ab' } }))).toBeNull();
+    expect(postalKey(order({}))).toBeNull();
     expect(normalisePostalCode(' 1011 ab ')).toBe('1011AB');
   });
 

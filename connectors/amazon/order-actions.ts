@@ -2,7 +2,8 @@
 // stock from the moment we first see them, whatever their status then; Amazon-fulfilled (AFN)
 // orders ship from Amazon's warehouses and touch nothing of ours. An Amazon address carries no
 // coordinates: the order is routed without a destination (contract §7), unless the merchant has
-// loaded coordinates for its postal code.
+// loaded coordinates for its postal code (the poller looks them up; here they arrive resolved).
+import type { Coordinates } from '../../src/routing/postal-code.js';
 
 export interface AmazonOrder {
   AmazonOrderId: string;
@@ -38,13 +39,16 @@ export type OrderAction =
 const HOLDING = new Set(['Pending', 'Unshipped', 'PartiallyShipped', 'PendingAvailability']);
 const SHIPPED = new Set(['Shipped', 'InvoiceUnconfirmed']);
 
-export type PostalLookup = (postalCode: string, countryCode: string) => { lat: number; lon: number } | null;
+/** The address's (postal code, country) when it has both: what a postal lookup is keyed by. */
+export function postalKey(order: AmazonOrder): { postalCode: string; countryCode: string } | null {
+  const a = order.ShippingAddress;
+  return a?.PostalCode && a.CountryCode ? { postalCode: a.PostalCode, countryCode: a.CountryCode } : null;
+}
 
-export function orderAction(order: AmazonOrder, items: readonly AmazonOrderItem[], postal?: PostalLookup): OrderAction {
+/** `coords`: the destination from the merchant's postal-code table, null when it has none. */
+export function orderAction(order: AmazonOrder, items: readonly AmazonOrderItem[], coords: Coordinates | null = null): OrderAction {
   if (order.FulfillmentChannel === 'AFN') return { kind: 'ignore', reason: 'fulfilled by Amazon' };
   if (order.OrderStatus === 'Canceled') return { kind: 'cancel' };
-  const a = order.ShippingAddress;
-  const coords = a?.PostalCode && a.CountryCode && postal ? postal(normalisePostalCode(a.PostalCode), a.CountryCode) : null;
   const destination = coords ? { destination: coords } : {};
   if (SHIPPED.has(order.OrderStatus)) return { kind: 'fulfil', ...destination };
   if (HOLDING.has(order.OrderStatus)) {
@@ -62,9 +66,4 @@ export function orderLines(items: readonly AmazonOrderItem[]): OrderLines {
     else if (i.QuantityOrdered > 0) out.lines.push({ sku: i.SellerSKU, quantity: i.QuantityOrdered, lineRef: i.OrderItemId });
   }
   return out;
-}
-
-/** "1011 AB" and "1011ab" are the same Dutch postal code; a lookup table keys them one way. */
-export function normalisePostalCode(code: string): string {
-  return code.replace(/\s+/g, '').toUpperCase();
 }

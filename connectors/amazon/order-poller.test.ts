@@ -62,6 +62,32 @@ describe('AmazonOrderPoller', () => {
     expect(a.violations).toEqual([]);
   });
 
+  it('gives an order the destination its postal code has in the lookup, and none otherwise', async () => {
+    let now = Date.parse('2026-12-05T10:00:00Z');
+    const { amazon: a, sp } = await setup(() => now);
+    const placed = new Map<string, unknown>();
+    const looked: string[] = [];
+    const { sink } = recordingSink();
+    const capturing: OrderSink = { ...sink, async placed(o) { placed.set(o.orderRef, o.destination); return sink.placed(o); } };
+    const postal = async (code: string, country: string) => {
+      looked.push(`${country} ${code}`);
+      return code.replace(/\s+/g, '').toUpperCase() === '3511AB' && country === 'NL' ? { lat: 52.09, lon: 5.12 } : null;
+    };
+    const known = a.createOrder({ items: [{ sku: 'A-1', quantity: 1 }], postalCode: '3511 ab', countryCode: 'NL' });
+    const unknown = a.createOrder({ items: [{ sku: 'A-1', quantity: 1 }], postalCode: '9999 ZZ', countryCode: 'NL' });
+    const bare = a.createOrder({ items: [{ sku: 'A-1', quantity: 1 }] });
+    a.createOrder({ items: [{ sku: 'A-1', quantity: 1 }], postalCode: '3511 AB', countryCode: 'NL', fulfillmentChannel: 'AFN' });
+    const poller = new AmazonOrderPoller({ sp, marketplaceId: a.marketplaceId, state: memoryState(), sink: capturing, fulfilmentLocationIds: ['wh-1'], postal, now: () => now, initialLookbackMs: 3600_000 });
+    now += 121_000;
+    await poller.poll();
+    expect(placed.get(known.AmazonOrderId)).toEqual({ lat: 52.09, lon: 5.12 });
+    expect([...placed.keys()].sort()).toEqual([known, unknown, bare].map((o) => o.AmazonOrderId).sort());
+    expect(placed.get(unknown.AmazonOrderId)).toBeUndefined();
+    expect(placed.get(bare.AmazonOrderId)).toBeUndefined();
+    expect(looked.sort()).toEqual(['NL 3511 ab', 'NL 9999 ZZ']); // AFN and address-less orders: no lookup
+    expect(a.violations).toEqual([]);
+  });
+
   it('catches an order updated while the window is being read in the next window', async () => {
     let now = Date.parse('2026-12-05T10:00:00Z');
     const { amazon: a, sp } = await setup(() => now);

@@ -5,7 +5,8 @@
 // or in the last two minutes (not in it yet) is in the next poll's window, never lost. A crash
 // before the cursor moves repeats the window, and the sink's calls are idempotent per order, so
 // an order seen twice changes nothing twice.
-import { orderAction, orderLines, type AmazonOrder, type AmazonOrderItem, type PostalLookup } from './order-actions.js';
+import type { Coordinates, PostalLookup } from '../../src/routing/postal-code.js';
+import { orderAction, orderLines, postalKey, type AmazonOrder, type AmazonOrderItem } from './order-actions.js';
 import type { SpApiClient } from './sp-api-client.js';
 
 /** The part of the engine's ChannelOrders this uses (connectors/channel-connector.ts). */
@@ -27,6 +28,7 @@ export interface OrderPollerOptions {
   sink: OrderSink;
   /** Our locations that ship merchant-fulfilled orders (settings.fulfilmentLocationIds). */
   fulfilmentLocationIds: readonly string[];
+  /** The merchant's postal-code coordinates (PUT /v1/postal-codes): a destination for routing. */
   postal?: PostalLookup;
   /** Orders that cannot be acted on (an item without a seller SKU). */
   quarantine?: (orderRef: string, reason: string, payload: unknown) => Promise<void>;
@@ -75,7 +77,7 @@ export class AmazonOrderPoller {
   /** True when the order meant something for us. */
   private async handle(order: AmazonOrder, signal?: AbortSignal): Promise<boolean> {
     // AFN orders are decided from the order alone: their items are not fetched at all.
-    const first = orderAction(order, [], this.o.postal);
+    const first = orderAction(order, []);
     if (first.kind === 'ignore') return false;
     if (first.kind === 'cancel') {
       await this.o.sink.cancelled(order.AmazonOrderId, order.LastUpdateDate);
@@ -87,7 +89,7 @@ export class AmazonOrderPoller {
       await this.o.quarantine?.(order.AmazonOrderId, unmapped.map((u) => `${u.orderItemId}: ${u.reason}`).join('; ') || 'order without lines', { order, items });
       return false;
     }
-    const action = orderAction(order, items, this.o.postal);
+    const action = orderAction(order, items, await this.destination(order));
     if (action.kind !== 'place' && action.kind !== 'fulfil') return false;
     await this.o.sink.placed({
       orderRef: order.AmazonOrderId, method: 'ship', ...(action.destination ? { destination: action.destination } : {}),
@@ -95,6 +97,12 @@ export class AmazonOrderPoller {
     });
     if (action.kind === 'fulfil') await this.o.sink.fulfilled(order.AmazonOrderId, order.LastUpdateDate);
     return true;
+  }
+
+  /** Looked up per order, so coordinates loaded after the channel started count at once. */
+  private async destination(order: AmazonOrder): Promise<Coordinates | null> {
+    const key = postalKey(order);
+    return key && this.o.postal ? this.o.postal(key.postalCode, key.countryCode) : null;
   }
 
   private async items(orderId: string, signal?: AbortSignal): Promise<AmazonOrderItem[]> {

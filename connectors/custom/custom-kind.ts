@@ -7,6 +7,7 @@ import type {
   ChannelConnector, ChannelKindDefinition, ConnectorContext, PullReport, PushItem, PushOutcome, StockPublisher, WebhookHeaders, WebhookReceiver,
 } from '../channel-connector.js';
 import { parseStockEvent } from '../../src/core/stock-event.js';
+import { readTypedWebhook } from '../webhook-body.js';
 
 const LOCATION_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -127,17 +128,9 @@ class CustomConnector implements ChannelConnector {
   }
 
   private async handle(raw: Buffer): Promise<{ outcome: 'applied' | 'ignored' | 'quarantined' | 'unknown-topic' | 'malformed'; detail?: string }> {
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch {
-      return { outcome: 'malformed', detail: 'body is not JSON' };
-    }
-    const type = (json as { type?: unknown } | null)?.type;
-    if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) return { outcome: 'unknown-topic', detail: `unknown type ${JSON.stringify(type ?? null)}` };
-    const parsed = webhookSchema.safeParse(json);
-    if (!parsed.success) return { outcome: 'malformed', detail: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
-    const m = parsed.data;
+    const read = readTypedWebhook(raw, (t) => KNOWN_TYPES.has(t), webhookSchema);
+    if (!read.ok) return read.result;
+    const m = read.body;
     const ctx = this.ctx;
     switch (m.type) {
       case 'events': {

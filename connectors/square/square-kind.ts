@@ -18,6 +18,7 @@ import { SquareApiError, SquareClient } from './square-client.js';
 import { eventsFromChanges, OUR_REFERENCE_PREFIX } from './square-changes.js';
 import { squareQuantity, wholeUnits } from './square-quantity.js';
 import { verifySquareSignature } from './square-signature.js';
+import { readTypedWebhook } from '../webhook-body.js';
 
 const LOCATION_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const SQUARE_MAX_CHANGES = 100;
@@ -191,16 +192,8 @@ class SquareConnector implements ChannelConnector {
   }
 
   private async handle(raw: Buffer): Promise<WebhookResult> {
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch {
-      return { outcome: 'malformed', detail: 'body is not JSON' };
-    }
-    const type = (json as { type?: unknown } | null)?.type;
-    if (type !== 'inventory.count.updated') return { outcome: 'unknown-topic', detail: `unknown type ${JSON.stringify(type ?? null)}` };
-    const parsed = webhookSchema.safeParse(json);
-    if (!parsed.success) return { outcome: 'malformed', detail: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    const read = readTypedWebhook(raw, (t) => t === 'inventory.count.updated', webhookSchema);
+    if (!read.ok) return read.result;
     // The counts only say that something moved; the movements themselves carry their ids and times.
     const r = await this.syncChanges(AbortSignal.timeout(30_000));
     return { outcome: r.quarantined > 0 ? 'quarantined' : r.ingested > 0 ? 'applied' : 'ignored', detail: `${r.ingested} applied, ${r.duplicates} duplicates, ${r.quarantined} quarantined` };

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import type { CountFileFormat } from '../core/count-file-row.js';
 import { openDatabase } from '../db/open-database.js';
 import { importCounts, type ImportSummary, type RowStatus } from '../ingest/import-counts.js';
@@ -74,11 +74,7 @@ export async function runImportCounts(o: ImportCountsCliOptions, out: NodeJS.Wri
 
 async function importDirect(format: CountFileFormat, stream: Readable, onRow: (line: number, status: RowStatus, error?: string) => void, fileName: string, offline: boolean): Promise<ImportSummary> {
   const config = loadConfig();
-  // The embedded database (PGlite) belongs to one process; a second one writing beside a running
-  // service would corrupt it, and nothing on disk says whether one runs. So the caller says so.
-  if (!config.databaseUrl && !offline) {
-    throw new Error(`DATABASE_URL is unset, so the database is the embedded one in ${config.dataDir}, which only one process may open: import through the running service with --url and --token, or pass --offline if no service is running on it`);
-  }
+  assertDirectWriteAllowed(config, offline);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const log = createEventLog(config, db, logger);
@@ -87,6 +83,16 @@ async function importDirect(format: CountFileFormat, stream: Readable, onRow: (l
   } finally {
     await log.close();
     await db.close();
+  }
+}
+
+/**
+ * The embedded database (PGlite) belongs to one process; a second one writing beside a running
+ * service would corrupt it, and nothing on disk says whether one runs. So the caller says so.
+ */
+export function assertDirectWriteAllowed(config: Config, offline: boolean): void {
+  if (!config.databaseUrl && !offline) {
+    throw new Error(`DATABASE_URL is unset, so the database is the embedded one in ${config.dataDir}, which only one process may open: import through the running service with --url and --token, or pass --offline if no service is running on it`);
   }
 }
 

@@ -7,6 +7,7 @@ import { startService, type Role } from '../service/service.js';
 import { progressBar } from './progress.js';
 import { routeBatch } from './route-batch.js';
 import { runImportCounts } from './import-counts.js';
+import { runImportPostalCodes } from './import-postal-codes.js';
 import { RoutingIndex } from '../routing/routing-index.js';
 import { RoutingService } from '../routing/routing-service.js';
 import { registerUserCommands } from './users.js';
@@ -119,6 +120,18 @@ program
     const summary = await runImportCounts({ file, ...o });
     // 2: the import finished but some rows were refused (scripts can tell it from a failure, 1)
     process.exitCode = summary.rejectedCount > 0 ? 2 : 0;
+  });
+
+program
+  .command('import-postal-codes')
+  .description('load postal-code coordinates (CSV: country,postalCode,lat,lon) through a running service, or straight into the database')
+  .argument('<file>', 'the CSV file')
+  .option('--url <url>', 'a running service (PUT /v1/postal-codes); without it, the database of this environment')
+  .option('--token <token>', 'bearer token with scope admin (with --url)')
+  .option('--offline', 'with the embedded database (no DATABASE_URL): write it directly; only while no service runs on it')
+  .action(async (file: string, o: { url?: string; token?: string; offline?: boolean }) => {
+    const summary = await runImportPostalCodes({ file, ...o });
+    process.exitCode = summary.rejected.length > 0 ? 2 : 0;
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -16,6 +16,7 @@ import { userRoutes } from './routes/users.js';
 import { SessionAuth, staffEventsGuard } from './session-auth.js';
 import { UserStore } from '../staff/user-store.js';
 import { importRoutes } from './routes/imports.js';
+import { postalCodeRoutes } from './routes/postal-codes.js';
 import type { ApiToken } from '../config.js';
 import { isDataException } from '../db/database.js';
 import { DependencyUnavailable, isDatabaseUnreachable, RETRY_AFTER_SECONDS } from './unavailable.js';
@@ -101,7 +102,7 @@ export async function buildApp(ctx: AppContext, tokens: readonly ApiToken[], ext
   app.addHook('preHandler', staffEventsGuard);
   const routes = opts.api === false
     ? [operationsRoutes]
-    : [operationsRoutes, locationRoutes, eventRoutes, availabilityRoutes, deadLetterRoutes, userRoutes(users), importRoutes, ...extraRoutes];
+    : [operationsRoutes, locationRoutes, eventRoutes, availabilityRoutes, deadLetterRoutes, userRoutes(users), importRoutes, postalCodeRoutes, ...extraRoutes];
   for (const register of routes) await register(app, ctx);
   return app;
 }

@@ -31,6 +31,7 @@ import { ChannelEngine } from '../channels/channel-engine.js';
 import { channelRoutes } from '../http/routes/channels.js';
 import { webhookRoutes } from '../http/routes/webhooks.js';
 import { builtinKinds, type ChannelKindRegistry } from '../../connectors/registry.js';
+import { postalLookup } from '../routing/postal-code-store.js';
 
 export type Role = 'api' | 'reconciler';
 
@@ -133,7 +134,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     });
     backlog.start();
     // Channels: their own consumer group on inventory.atp, plus the in-process listeners for low lag.
-    const kinds = opts.channelKinds ?? builtinKinds();
+    const kinds = opts.channelKinds ?? builtinKinds({ postal: postalLookup(db) });
     const engine = new ChannelEngine({
       db, log, atpTopic: config.kafkaAtpTopic, groupId: `${config.consumerGroup}.channels`,
       ingest: (events) => ingest.ingest(events), reservations, routingIndex: index, routing, registry: metrics.registry, kinds,

@@ -12,6 +12,8 @@ export interface ServiceProcess {
   /** Resolves when a log line matching `re` appears (or rejects after `timeoutMs`). */
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code once the process ends by itself (or is killed). */
+  exited: Promise<number | null>;
 }
 
 // Children must not outlive a failed or timed-out test: reap them when the worker exits.
@@ -50,6 +52,7 @@ export function spawnService(args: string[], env: Record<string, string>): Servi
   }));
   return {
     child,
+    exited,
     output: () => out,
     waitFor(re, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
