@@ -181,17 +181,46 @@ describe('push', () => {
     expect(shop.quantity('A-1', ams)).toBe(7);
   });
 
-  it('THROTTLED and 5xx are retryable, with how long to wait; nothing changes', async () => {
+  it('THROTTLED waits for the bucket as throttleStatus says, then lands; 5xx is retryable and changes nothing', async () => {
     shop.bucket.drain();
+    const before = shop.graphql.log.length;
+    const t0 = performance.now();
     const t = await c.publisher.push([item('A-1', ams, 6, 7)], signal());
-    expect(t.outcomes[0]).toMatchObject({ ok: false, retryable: true });
-    expect(t.retryAfterMs).toBeGreaterThan(0);
-    shop.bucket.configure({ maximumAvailable: 2000 });
-    await new Promise((res) => setTimeout(res, 300));
+    expect(t.outcomes[0]).toEqual({ ok: true });
+    // One refused attempt, then one sent when 15 points had come back at 100/s: no blind retries.
+    const calls = shop.graphql.log.slice(before).filter((l) => l.query.includes('inventorySetQuantities'));
+    expect(calls.map((l) => l.throttled)).toEqual([true, false]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+    // A deadline shorter than the wait: retryable, nothing applied.
+    shop.bucket.drain();
+    const short = await c.publisher.push([item('A-1', ams, 5, 6)], AbortSignal.timeout(60));
+    expect(short.outcomes[0]).toMatchObject({ ok: false, retryable: true });
+    expect(shop.quantity('A-1', ams)).toBe(6);
+    shop.bucket.fill();
     shop.failNext(1, 503);
-    const f = await c.publisher.push([item('A-1', ams, 6, 7)], signal());
+    const f = await c.publisher.push([item('A-1', ams, 7, 6)], signal());
     expect(f.outcomes[0]).toMatchObject({ ok: false, retryable: true });
-    expect(shop.quantity('A-1', ams)).toBe(7);
+    expect(shop.quantity('A-1', ams)).toBe(6);
+  });
+
+  it('a shop whose bucket is smaller than a page costs: pages shrink to what it holds (never THROTTLED for ever)', async () => {
+    shop.setBucketSize(30);
+    shop.bucket.fill();
+    const small = new ShopifyConnector(rec.ctx({ ...settings })); // settings say 2,000: the shop says 30
+    await small.start();
+    try {
+      const report = await small.pull(signal());
+      expect(report.notes?.join(' ')).toMatch(/paged/);
+      expect(small.catalogue.itemOf('A-1')).toBe(c.catalogue.itemOf('A-1'));
+      expect(small.client.gate.maximumAvailable).toBe(30);
+      const refused = shop.graphql.log.filter((l) => l.throttled && l.cost > 30);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.length).toBeLessThanOrEqual(4); // each shrink is one free refusal
+    } finally {
+      await small.stop();
+      shop.setBucketSize(2000);
+      shop.bucket.fill();
+    }
   });
 
   it('an unknown SKU is not listed', async () => {
