@@ -1,12 +1,12 @@
 // A channel's errors outlive the process: GET /v1/channels/{id}/status lists them after a restart
-// (channel_errors, src/channels/channel-errors.ts). Embedded deployment, Shopify stand-in.
+// (channel_errors, src/channels/channel-errors.ts). Embedded and PostgreSQL, Shopify stand-in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type RunningService } from '../src/service/service.js';
 import { api, putLocations, waitUntil } from './channels-harness.js';
-import { embeddedDeployment, type Deployment } from './spine/deployments.js';
+import { embeddedDeployment, pgEmbeddedLogDeployment, type Deployment } from './spine/deployments.js';
 import { ShopifyStandIn } from './standins/shopify/shopify-stand-in.js';
 
-describe('channel status errors', () => {
+describe.each([['embedded', embeddedDeployment], ['postgres', pgEmbeddedLogDeployment]] as const)('channel status errors (%s)', (_name, makeDeployment) => {
   let d: Deployment;
   let s: RunningService;
   let shop: ShopifyStandIn;
@@ -14,7 +14,7 @@ describe('channel status errors', () => {
   const errors = async () => (await api(s, 'GET', '/v1/channels/errs/status')).json.errors as Array<{ message: string; at: string }>;
 
   beforeAll(async () => {
-    d = await embeddedDeployment();
+    d = await makeDeployment();
     s = await start();
     await putLocations(s);
     shop = await new ShopifyStandIn({ shop: 'status-errors.myshopify.com' }).start();

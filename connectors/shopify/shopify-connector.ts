@@ -11,7 +11,7 @@ import { LevelBook, type LevelRecord } from './level-book.js';
 import {
   BULK_LEVELS, CURRENT_BULK, figuresOf, ITEM_SKU, ITEMS_BY_SKU, LEVELS_BY_ID, LOCATION_LEVELS, LOCATION_LEVELS_COST, LOCATIONS, LOCATIONS_COST, RUN_BULK, type QuantityNode,
 } from './queries.js';
-import { pageSizeFor, readAllPages, type Connection } from './paging.js';
+import { pageSizeFor, readAllPages, shrinkPage, type Connection } from './paging.js';
 import {
   callIdempotencyKey, MAX_QUANTITIES_PER_CALL, SET_QUANTITIES, setQuantitiesInput, userErrorPosition, type PlannedQuantity, type UserError,
 } from './push-batch.js';
@@ -182,10 +182,20 @@ export class ShopifyConnector implements ChannelConnector {
   private async readLevels(pairs: ReadonlyArray<{ itemNum: number; locNum: number }>, signal?: AbortSignal): Promise<Array<LevelFigures | null>> {
     const out: Array<LevelFigures | null> = [];
     const ctl = signal ?? AbortSignal.timeout(30_000);
-    for (let i = 0; i < pairs.length; i += 100) {
-      const chunk = pairs.slice(i, i + 100);
-      const r = await this.client.read<{ nodes: Array<{ id?: string; quantities?: QuantityNode[] } | null> }>(LEVELS_BY_ID, { ids: chunk.map((p) => levelGid(p.locNum, p.itemNum)) }, ctl);
+    let size = 100;
+    for (let i = 0; i < pairs.length;) {
+      const chunk = pairs.slice(i, i + size);
+      let r: { nodes: Array<{ id?: string; quantities?: QuantityNode[] } | null> };
+      try {
+        r = await this.client.read(LEVELS_BY_ID, { ids: chunk.map((p) => levelGid(p.locNum, p.itemNum)) }, ctl);
+      } catch (e) {
+        const err = e as ShopifyApiError;
+        if (!err.cost || chunk.length === 1) throw err;
+        size = shrinkPage(chunk.length, err.cost.requested, err.cost.limit); // a shop whose bucket cannot hold 100 levels at once
+        continue;
+      }
       for (const n of r.nodes) out.push(n?.quantities ? figuresOf(n.quantities) : null);
+      i += chunk.length;
     }
     return out;
   }
