@@ -83,6 +83,10 @@ export interface ConnectorContext<S = unknown> {
 export interface ConnectorState {
   get(key: string): Promise<string | null>;
   set(key: string, value: string): Promise<void>;
+  /** Many keys in one round trip (absent keys are left out); optional, callers fall back to `get`. */
+  getMany?(keys: readonly string[]): Promise<Map<string, string>>;
+  /** Many keys in one round trip, atomically; optional, callers fall back to `set`. */
+  setMany?(entries: ReadonlyArray<readonly [string, string]>): Promise<void>;
 }
 
 /**

@@ -1,4 +1,5 @@
 // Configuration, parsed once at start (contract §1). Nothing else reads process.env.
+import cron from 'node-cron';
 import { z } from 'zod';
 
 export const SCOPES = ['events:write', 'stock:read', 'stock:write', 'reservations', 'routing', 'admin'] as const;
@@ -25,6 +26,8 @@ export interface Config {
   /** POST /v1/events answers 429 past these (0 = no bound); see src/ingest/backlog-monitor.ts. */
   eventBacklogLimit: number;
   eventLagLimitSeconds: number;
+  /** node-cron expression of the channel drift job; null: not scheduled (CHANNEL_DRIFT_CRON=off). */
+  channelDriftCron: string | null;
 }
 
 /** `name:secret:scopes`, split on the first two colons only: scopes contain colons themselves. */
@@ -61,6 +64,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.string().default('info'),
   EVENT_BACKLOG_LIMIT: z.coerce.number().int().min(0).default(100_000),
   EVENT_LAG_LIMIT_SECONDS: z.coerce.number().min(0).default(30),
+  CHANNEL_DRIFT_CRON: z.string().trim().default('*/5 * * * *')
+    .refine((v) => v === 'off' || cron.validate(v), 'must be a cron expression (e.g. "*/5 * * * *", seconds allowed as a sixth field first) or "off"'),
 });
 
 /** The environment variables this service reads (the docker-compose test checks against it). */
@@ -86,5 +91,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     eventBacklogLimit: e.EVENT_BACKLOG_LIMIT,
     eventLagLimitSeconds: e.EVENT_LAG_LIMIT_SECONDS,
+    channelDriftCron: e.CHANNEL_DRIFT_CRON === 'off' ? null : e.CHANNEL_DRIFT_CRON,
   };
 }

@@ -181,17 +181,46 @@ describe('push', () => {
     expect(shop.quantity('A-1', ams)).toBe(7);
   });
 
-  it('THROTTLED and 5xx are retryable, with how long to wait; nothing changes', async () => {
+  it('THROTTLED waits for the bucket as throttleStatus says, then lands; 5xx is retryable and changes nothing', async () => {
     shop.bucket.drain();
+    const before = shop.graphql.log.length;
+    const t0 = performance.now();
     const t = await c.publisher.push([item('A-1', ams, 6, 7)], signal());
-    expect(t.outcomes[0]).toMatchObject({ ok: false, retryable: true });
-    expect(t.retryAfterMs).toBeGreaterThan(0);
-    shop.bucket.configure({ maximumAvailable: 2000 });
-    await new Promise((res) => setTimeout(res, 300));
+    expect(t.outcomes[0]).toEqual({ ok: true });
+    // One refused attempt, then one sent when 15 points had come back at 100/s: no blind retries.
+    const calls = shop.graphql.log.slice(before).filter((l) => l.query.includes('inventorySetQuantities'));
+    expect(calls.map((l) => l.throttled)).toEqual([true, false]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+    // A deadline shorter than the wait: retryable, nothing applied.
+    shop.bucket.drain();
+    const short = await c.publisher.push([item('A-1', ams, 5, 6)], AbortSignal.timeout(60));
+    expect(short.outcomes[0]).toMatchObject({ ok: false, retryable: true });
+    expect(shop.quantity('A-1', ams)).toBe(6);
+    shop.bucket.fill();
     shop.failNext(1, 503);
-    const f = await c.publisher.push([item('A-1', ams, 6, 7)], signal());
+    const f = await c.publisher.push([item('A-1', ams, 7, 6)], signal());
     expect(f.outcomes[0]).toMatchObject({ ok: false, retryable: true });
-    expect(shop.quantity('A-1', ams)).toBe(7);
+    expect(shop.quantity('A-1', ams)).toBe(6);
+  });
+
+  it('a shop whose bucket is smaller than a page costs: pages shrink to what it holds (never THROTTLED for ever)', async () => {
+    shop.setBucketSize(30);
+    shop.bucket.fill();
+    const small = new ShopifyConnector(rec.ctx({ ...settings })); // settings say 2,000: the shop says 30
+    await small.start();
+    try {
+      const report = await small.pull(signal());
+      expect(report.notes?.join(' ')).toMatch(/paged/);
+      expect(small.catalogue.itemOf('A-1')).toBe(c.catalogue.itemOf('A-1'));
+      expect(small.client.gate.maximumAvailable).toBe(30);
+      const refused = shop.graphql.log.filter((l) => l.throttled && l.cost > 30);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.length).toBeLessThanOrEqual(4); // each shrink is one free refusal
+    } finally {
+      await small.stop();
+      shop.setBucketSize(2000);
+      shop.bucket.fill();
+    }
   });
 
   it('an unknown SKU is not listed', async () => {
@@ -289,5 +318,85 @@ describe('webhooks', () => {
     expect(await deliver('inventory_levels/update', { inventory_item_id: c.catalogue.itemOf('A-1'), location_id: Number(unmapped.split('/').pop()), available: 3, updated_at: '2026-12-05T10:00:00Z' })).toMatchObject({ outcome: 'quarantined' });
     expect(rec.quarantined.length).toBe(q + 3);
     expect(rec.placed.length).toBe(placed);
+  });
+});
+
+describe('first push of a level and crash safety', () => {
+  beforeEach(() => shop.bucket.fill());
+  const setCalls = (from: number) => shop.graphql.log.slice(from).filter((l) => l.query.includes('inventorySetQuantities') && !l.throttled)
+    .map((l) => (l.variables as { input: { quantities: Array<{ changeFromQuantity: number | null }> } }).input.quantities.map((q) => q.changeFromQuantity));
+
+  it('a first push (nothing published yet) compares against what Shopify shows: never a blind overwrite', async () => {
+    shop.addProduct('F-1', { [ams]: 4 }); // stock the merchant had on Shopify before connecting
+    const fresh = new ShopifyConnector(new Recorder().ctx(settings));
+    await fresh.start();
+    try {
+      const before = shop.graphql.log.length;
+      const r = await fresh.publisher.push([{ sku: 'F-1', channelLocation: ams, quantity: 9, expected: null, idempotencyKey: 'first-F-1' }], signal());
+      expect(r.outcomes).toEqual([{ ok: true }]);
+      expect(setCalls(before)).toEqual([[4]]); // read first, then changeFromQuantity 4, not null
+      expect(shop.graphql.log.slice(before).some((l) => l.query.includes('OmnistockReadLevels'))).toBe(true);
+      expect(shop.quantity('F-1', ams)).toBe(9);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('an order landing between the pull and the first push makes the push stale, not lost', async () => {
+    shop.addProduct('F-2', { [ams]: 6 });
+    const fresh = new ShopifyConnector(new Recorder().ctx({ ...settings, bulkFrom: 1 }));
+    await fresh.start();
+    try {
+      await fresh.pull(signal()); // sees F-2 at 6 (kept in memory: no baseline yet)
+      shop.webhooks.hold();
+      shop.placeOrder({ lines: [{ sku: 'F-2', quantity: 2 }], locationId: ams }); // Shopify: 6 → 4
+      const before = shop.graphql.log.length;
+      const r = await fresh.publisher.push([{ sku: 'F-2', channelLocation: ams, quantity: 6, expected: null, idempotencyKey: 'first-F-2' }], signal());
+      expect(setCalls(before)[0]).toEqual([6]);
+      expect(r.outcomes[0]).toMatchObject({ ok: false, retryable: true, actual: 4 });
+      expect(shop.quantity('F-2', ams)).toBe(4); // the order's decrement stands
+    } finally {
+      shop.webhooks.release('as-emitted');
+      await shop.webhooks.flush();
+      captured.length = 0;
+      await fresh.stop();
+    }
+  });
+
+  it('a crash between sending an edit adjustment and storing the baseline re-sends the same event id; a later edit still counts', async () => {
+    for (const crash of ['after the send', 'before the send'] as const) {
+      const sku = crash === 'after the send' ? 'G-1' : 'G-2';
+      shop.addProduct(sku, { [ams]: 5 });
+      const r2 = new Recorder();
+      const first = new ShopifyConnector(r2.ctx(settings));
+      await first.start();
+      await first.publisher.push([{ sku, channelLocation: ams, quantity: 5, expected: 5, idempotencyKey: `base-${sku}` }], signal());
+      const itemNum = first.catalogue.itemOf(sku)!;
+      const locNum = Number(ams.split('/').pop());
+      await first.reconcileLevel(itemNum, locNum); // after the push's baseline is stored
+      // The process dies in the middle of booking a merchant's edit of +4.
+      const ctx = r2.ctx(settings);
+      const dying = new ShopifyConnector({
+        ...ctx,
+        ingest: async (events) => {
+          if (crash === 'after the send') await ctx.ingest(events);
+          throw new Error(`crash ${crash}`);
+        },
+      });
+      await dying.start();
+      shop.merchantSetAvailable(sku, ams, 9);
+      await expect(dying.reconcileLevel(itemNum, locNum)).rejects.toThrow(/crash/);
+      await dying.stop();
+      await first.stop();
+      // Restart on the same durable state: the stored adjustment goes out (once), then a new edit.
+      const restarted = new ShopifyConnector(r2.ctx(settings));
+      await restarted.start();
+      shop.merchantSetAvailable(sku, ams, 12);
+      expect(await restarted.reconcileLevel(itemNum, locNum)).toMatchObject({ kind: 'merchant-edit', delta: 3 });
+      await restarted.stop();
+      const adjustments = r2.events.filter((e) => e.type === 'stock.adjusted');
+      expect(adjustments.map((e) => (e as { delta: number }).delta), crash).toEqual([4, 3]);
+      expect(new Set(adjustments.map((e) => e.eventId)).size).toBe(2);
+    }
   });
 });

@@ -8,6 +8,7 @@ import type { Deployment } from './spine/deployments.js';
 import { api, counted, postEvents, putLocations, sold, startWith, waitUntil } from './channels-harness.js';
 import { signWebhook } from './standins/shopify/webhook-sender.js';
 import { ShopifyStandIn } from './standins/shopify/shopify-stand-in.js';
+import { orderPayload, refundPayload } from './standins/shopify/webhook-payloads.js';
 
 const CH = 'shop';
 type Avail = { network: { onHand: number; reserved: number; atp: number }; locations: Array<{ locationId: string; onHand: number; reserved: number; atp: number }> };
@@ -144,6 +145,44 @@ export function defineShopifyE2ESuite(makeDeployment: () => Promise<Deployment>)
       await settled();
       expect(at(await stock('SH-9'), 'utr-02')).toMatchObject({ onHand: 5, reserved: 0, atp: 5 });
       expect(shows('SH-9', utr)).toBe(5);
+    });
+
+    it('late and repeated fulfilment and refund webhooks never count twice (reversed, again under new delivery ids, after a cancel)', async () => {
+      await seed({ 'SH-L': { utr: 6 } });
+      // An order fulfilled and partly refunded: its webhooks arrive last first, then each again
+      // under a new delivery id (past the engine's dedupe by X-Shopify-Webhook-Id).
+      shop.webhooks.hold();
+      const o = shop.placeOrder({ lines: [{ sku: 'SH-L', quantity: 2 }], locationId: utr, pickup: true });
+      shop.fulfil(o);
+      shop.refundWithRestock(o, [{ sku: 'SH-L', quantity: 1 }]);
+      const held = shop.webhooks.release('reversed');
+      await flush();
+      for (const late of held.filter((x) => x.topic !== 'inventory_levels/update')) expect(await shop.sendRawWebhook(late.topic, late.body)).toBe(200);
+      await waitUntil(async () => at(await stock('SH-L'), 'utr-02').onHand === 5, 20_000, 'fulfilment and restock in the ledger');
+      await settled();
+      expect(at(await stock('SH-L'), 'utr-02')).toMatchObject({ onHand: 5, reserved: 0, atp: 5 });
+      // An order cancelled with restock: the cancellation's refund (restock_type "cancel") and the
+      // cancellation itself arrive again, late: the units were released once, they are not returned.
+      const o2 = shop.placeOrder({ lines: [{ sku: 'SH-L', quantity: 1 }], locationId: utr, pickup: true });
+      await flush();
+      expect(at(await stock('SH-L'), 'utr-02')).toMatchObject({ onHand: 5, reserved: 1, atp: 4 });
+      shop.cancelOrder(o2);
+      await flush();
+      const order = shop.state.orders.get(o2)!;
+      const cancelRefund = refundPayload(shop.state, order, shop.state.id(), order.lines.map((line) => ({ id: shop.state.id(), line, quantity: line.quantity, locationId: order.locationId })), 'cancel');
+      for (let i = 0; i < 2; i++) {
+        expect(await shop.sendRawWebhook('refunds/create', JSON.stringify(cancelRefund))).toBe(200);
+        expect(await shop.sendRawWebhook('orders/cancelled', JSON.stringify(orderPayload(shop.state, order)))).toBe(200);
+      }
+      await settled();
+      expect(at(await stock('SH-L'), 'utr-02')).toMatchObject({ onHand: 5, reserved: 0, atp: 5 });
+      expect(shows('SH-L', utr)).toBe(5);
+      // Nothing of that is left pending at the level: the merchant's next edit counts exactly.
+      shop.merchantSetAvailable('SH-L', utr, 8);
+      await flush();
+      await waitUntil(async () => at(await stock('SH-L'), 'utr-02').onHand === 8, 20_000, 'edit in the ledger');
+      await settled();
+      expect(at(await stock('SH-L'), 'utr-02')).toMatchObject({ onHand: 8, reserved: 0, atp: 8 });
     });
 
     it("a merchant's edit in the Shopify admin lands in the ledger as an adjustment", async () => {

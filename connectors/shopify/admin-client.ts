@@ -8,15 +8,22 @@ import {
   GraphqlQueryError, HttpResponseError, LogSeverity, Session, shopifyApi, type Shopify,
 } from '@shopify/shopify-api';
 import { abstractFetch, setAbstractFetchFunc } from '@shopify/shopify-api/runtime';
+import { CostGate } from './cost-gate.js';
 import type { ShopifySettings } from './shopify-settings.js';
 
 export interface ThrottleStatus { maximumAvailable: number; currentlyAvailable: number; restoreRate: number }
 
-/** A failed Admin API call: `retryable` on THROTTLED, 429, 5xx and network errors. */
+/**
+ * A failed Admin API call: `retryable` on THROTTLED, 429, 5xx and network errors. `cost`: the
+ * query costs more than the shop will ever allow at once (COST_OVER_BUCKET: more than its bucket
+ * holds; MAX_COST_EXCEEDED: over the single-query limit), so only a smaller query can pass.
+ */
 export class ShopifyApiError extends Error {
-  constructor(message: string, readonly code: string, readonly retryable: boolean, readonly retryAfterMs?: number, readonly status?: number, options?: { cause?: unknown }) {
+  readonly cost?: { requested: number; limit: number };
+  constructor(message: string, readonly code: string, readonly retryable: boolean, readonly retryAfterMs?: number, readonly status?: number, options?: { cause?: unknown; cost?: { requested: number; limit: number } }) {
     super(message, options);
     this.name = 'ShopifyApiError';
+    if (options?.cost) this.cost = options.cost;
   }
 }
 
@@ -41,6 +48,12 @@ export class ShopifyAdminClient {
   private readonly routedHost: string | null;
   /** The last throttleStatus Shopify reported. */
   throttle: ThrottleStatus | null = null;
+  /** The shop's bucket as Shopify reports it: requests wait here for their cost. */
+  readonly gate = new CostGate();
+  /** The requested cost Shopify reported per query shape (document + page size), for the gate. */
+  private readonly costs = new Map<string, number>();
+  /** THROTTLED answers received (each one a request sent too early). */
+  throttledAnswers = 0;
 
   constructor(readonly settings: ShopifySettings, channelId: string) {
     this.api = shopifyApi({
@@ -66,37 +79,57 @@ export class ShopifyAdminClient {
     if (this.routedHost) routes.delete(this.routedHost);
   }
 
-  /** One GraphQL request; throws ShopifyApiError (THROTTLED with how long to wait). */
+  /**
+   * One GraphQL request, sent once the shop's bucket holds its cost (as far as Shopify last
+   * reported); throws ShopifyApiError (THROTTLED with how long until the bucket holds the cost).
+   */
   async request<T>(query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
+    const shape = `${variables.first ?? ''}|${query}`;
+    for (let wait = this.gate.reserve(this.costs.get(shape) ?? 0); wait > 0; wait = this.gate.reserve(this.costs.get(shape) ?? 0)) {
+      await sleep(wait, signal);
+    }
     const client = new this.api.clients.Graphql({ session: this.session });
     try {
       const res = await client.request(query, { variables, retries: 0, signal } as never);
-      this.noteCost(res.extensions);
+      this.noteCost(res.extensions, shape);
       return res.data as T;
     } catch (e) {
-      throw this.translate(e);
+      throw this.translate(e, shape);
     }
   }
 
-  private noteCost(ext: unknown): { requested: number } | null {
+  private noteCost(ext: unknown, shape: string): { requested: number } | null {
     const cost = (ext as { cost?: { requestedQueryCost?: number; throttleStatus?: ThrottleStatus } } | undefined)?.cost;
-    if (cost?.throttleStatus) this.throttle = cost.throttleStatus;
+    if (cost?.throttleStatus) {
+      this.throttle = cost.throttleStatus;
+      this.gate.observe(cost.throttleStatus);
+    }
+    if (cost?.requestedQueryCost !== undefined) this.costs.set(shape, cost.requestedQueryCost);
     return cost ? { requested: cost.requestedQueryCost ?? 0 } : null;
   }
 
-  private translate(e: unknown): ShopifyApiError {
+  private translate(e: unknown, shape: string): ShopifyApiError {
     if (e instanceof ShopifyApiError) return e;
     if (e instanceof GraphqlQueryError) {
-      const body = e.body as { errors?: { graphQLErrors?: Array<{ message: string; extensions?: { code?: string } }> }; extensions?: unknown } | undefined;
+      const body = e.body as { errors?: { graphQLErrors?: Array<{ message: string; extensions?: { code?: string; cost?: number; maxCost?: number } }> }; extensions?: unknown } | undefined;
       const first = body?.errors?.graphQLErrors?.[0];
       const code = first?.extensions?.code ?? 'GRAPHQL_ERROR';
-      const cost = this.noteCost(body?.extensions);
+      const cost = this.noteCost(body?.extensions, shape);
       if (code === 'THROTTLED') {
+        this.throttledAnswers++;
         const t = this.throttle;
-        const missing = Math.max(0, (cost?.requested ?? 0) - (t?.currentlyAvailable ?? 0));
-        const waitMs = t && t.restoreRate > 0 ? Math.ceil((missing / t.restoreRate) * 1000) + 50 : 1000;
+        const requested = cost?.requested ?? 0;
+        if (t && requested > t.maximumAvailable) {
+          return new ShopifyApiError(`the query costs ${requested} points, more than the shop's bucket of ${t.maximumAvailable} ever holds`, 'COST_OVER_BUCKET', false, undefined, 200, { cause: e, cost: { requested, limit: t.maximumAvailable } });
+        }
+        const missing = Math.max(0, requested - (t?.currentlyAvailable ?? 0));
+        const waitMs = t && t.restoreRate > 0 ? Math.ceil((missing / t.restoreRate) * 1000) + 20 : 1000;
         return new ShopifyApiError('Shopify throttled the request (THROTTLED)', code, true, waitMs, 200, { cause: e });
+      }
+      if (code === 'MAX_COST_EXCEEDED') {
+        const limit = first?.extensions?.maxCost ?? 1000;
+        return new ShopifyApiError(`Shopify refused the request: ${first?.message ?? e.message}`, code, false, undefined, 200, { cause: e, cost: { requested: first?.extensions?.cost ?? cost?.requested ?? limit + 1, limit } });
       }
       return new ShopifyApiError(`Shopify refused the request: ${first?.message ?? e.message}`, code, false, undefined, 200, { cause: e });
     }
@@ -110,15 +143,36 @@ export class ShopifyAdminClient {
     return new ShopifyApiError(`Shopify request failed: ${msg}`, 'NETWORK', true, 1000, undefined, { cause: e });
   }
 
-  /** `request` that waits out THROTTLED and retries 5xx a few times (reads: pull, readBack). */
+  /**
+   * `request` that waits for the bucket after THROTTLED (not a failure: the shop's budget was
+   * short) for as long as `signal` allows, and retries 5xx and network errors `attempts` times
+   * with backoff (reads: pull, readBack).
+   */
   async read<T>(query: string, variables: Record<string, unknown>, signal: AbortSignal, attempts = 6): Promise<T> {
-    for (let i = 1; ; i++) {
+    for (let failures = 0; ;) {
       try {
         return await this.request<T>(query, variables, signal);
       } catch (e) {
         const err = e as ShopifyApiError;
-        if (!err.retryable || i >= attempts) throw err;
-        await sleep(Math.min(10_000, err.retryAfterMs ?? 250 * 2 ** i) * (0.8 + Math.random() * 0.4), signal);
+        if (err.code === 'THROTTLED') {
+          await sleep(err.retryAfterMs ?? 1000, signal);
+          continue;
+        }
+        if (!err.retryable || ++failures >= attempts) throw err;
+        await sleep(Math.min(10_000, err.retryAfterMs ?? 250 * 2 ** failures) * (0.8 + Math.random() * 0.4), signal);
+      }
+    }
+  }
+
+  /** `request` that waits for the bucket after THROTTLED while `signal` allows; other errors are the caller's (pushes). */
+  async write<T>(query: string, variables: Record<string, unknown>, signal: AbortSignal): Promise<T> {
+    for (;;) {
+      try {
+        return await this.request<T>(query, variables, signal);
+      } catch (e) {
+        const err = e as ShopifyApiError;
+        if (err.code !== 'THROTTLED') throw err;
+        await sleep(err.retryAfterMs ?? 1000, signal);
       }
     }
   }

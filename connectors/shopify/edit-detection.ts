@@ -30,8 +30,13 @@ export type LevelVerdict =
 export function classifyLevelChange(base: LevelFigures, now: LevelFigures, pushed: ReadonlySet<number>, pending = 0): LevelVerdict {
   const dA = now.available - base.available;
   const dH = now.onHand - base.onHand;
-  if (dA === 0 && dH === 0) return { kind: 'unchanged' };
-  // on_hand fell and available did not move: a fulfilment (an edit always moves available).
+  // Nothing moved and nothing reported is waiting: unchanged. (With reports waiting, figures that
+  // did not move mean an edit offset them: an edit of +2 and a fulfilment of 2 between two reads.)
+  if (dA === 0 && dH === 0 && pending === 0) return { kind: 'unchanged' };
+  // on_hand fell and available did not move: a fulfilment whose webhook has not come yet. (The
+  // one reading figures cannot settle: an edit of −q and a cancellation of q between two reads
+  // look the same. The units stay pending, so the next read that moves on_hand, or the webhook,
+  // accounts for them: over any sequence, adjustments − pending = the merchant's edits.)
   if (dA === 0 && dH < 0) return { kind: 'fulfilment', pendingAfter: pending - dH };
   if (dA === dH && pushed.has(now.available)) return { kind: 'echo' };
   // on_hand moved (or the webhooks reported it should have): the merchant's part is what the

@@ -14,7 +14,7 @@ export const SET_QUANTITIES = `mutation OmnistockSetAvailable($input: InventoryS
 /** Shopify's limit on quantities per inventorySetQuantities call. */
 export const MAX_QUANTITIES_PER_CALL = 250;
 
-export interface PlannedQuantity { index: number; inventoryItemId: string; locationId: string; quantity: number; changeFromQuantity: number | null }
+export interface PlannedQuantity { index: number; inventoryItemId: string; locationId: string; quantity: number; changeFromQuantity: number }
 
 export function setQuantitiesInput(planned: readonly PlannedQuantity[], channelId: string) {
   return {

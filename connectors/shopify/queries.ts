@@ -1,8 +1,11 @@
 // The GraphQL documents the connector sends (all valid against Shopify's Admin schema; the
 // stand-in checks every one).
-export const LOCATIONS = `query OmnistockLocations($after: String) { locations(first: 50, after: $after, includeInactive: true) { pageInfo { hasNextPage endCursor } nodes { id name isActive } } }`;
+/** Cost: 2 + first (a location node is 1 point). */
+export const LOCATIONS = `query OmnistockLocations($first: Int!, $after: String) { locations(first: $first, after: $after, includeInactive: true) { pageInfo { hasNextPage endCursor } nodes { id name isActive } } }`;
+export const LOCATIONS_COST = { fixed: 2, perNode: 1 };
 
-/** Each level costs 4 points: the page size follows the shop's bucket (at most 200: cost 803 < 1,000). */
+/** Cost: 3 + 3 × first (the level, its item and its quantities, 1 point each). */
+export const LOCATION_LEVELS_COST = { fixed: 3, perNode: 3 };
 export const LOCATION_LEVELS = `query OmnistockLevels($location: ID!, $after: String, $first: Int!) {
   location(id: $location) {
     inventoryLevels(first: $first, after: $after) {

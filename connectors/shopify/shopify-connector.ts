@@ -9,8 +9,9 @@ import { Catalogue, numOf } from './catalogue.js';
 import { classifyLevelChange, type LevelFigures, type LevelVerdict } from './edit-detection.js';
 import { LevelBook, type LevelRecord } from './level-book.js';
 import {
-  BULK_LEVELS, CURRENT_BULK, figuresOf, ITEM_SKU, ITEMS_BY_SKU, LEVELS_BY_ID, LOCATION_LEVELS, LOCATIONS, RUN_BULK, type QuantityNode,
+  BULK_LEVELS, CURRENT_BULK, figuresOf, ITEM_SKU, ITEMS_BY_SKU, LEVELS_BY_ID, LOCATION_LEVELS, LOCATION_LEVELS_COST, LOCATIONS, LOCATIONS_COST, RUN_BULK, type QuantityNode,
 } from './queries.js';
+import { pageSizeFor, readAllPages, shrinkPage, type Connection } from './paging.js';
 import {
   callIdempotencyKey, MAX_QUANTITIES_PER_CALL, SET_QUANTITIES, setQuantitiesInput, userErrorPosition, type PlannedQuantity, type UserError,
 } from './push-batch.js';
@@ -57,6 +58,20 @@ export class ShopifyConnector implements ChannelConnector {
 
   async start(): Promise<void> {
     await this.catalogue.load();
+    // Adjustments stored with their baseline and not yet sent when the last process stopped.
+    for (const key of await this.levels.loadUnsent()) await this.levels.exclusive(key, () => this.sendUnsent(key));
+  }
+
+  /** Sends the adjustment a level's record holds (same event id: a repeat is a duplicate), then clears it. */
+  private async sendUnsent(key: string): Promise<void> {
+    const rec = await this.levels.get(key);
+    if (rec?.unsent) {
+      const r = await this.ctx.ingest([rec.unsent]);
+      if (r.rejected.length) throw new Error(`merchant edit of ${rec.unsent.sku} refused by ingest: ${r.rejected[0]!.error}`);
+      const { unsent: _sent, ...rest } = rec;
+      await this.levels.put(key, rest);
+    }
+    await this.levels.markUnsent(key, false);
   }
 
   async stop(): Promise<void> {
@@ -81,14 +96,10 @@ export class ShopifyConnector implements ChannelConnector {
   // ---- pull ----
   async pull(signal: AbortSignal): Promise<PullReport> {
     const notes: string[] = [];
-    type LocPage = { locations: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: Array<{ id: string; name: string; isActive: boolean }> } };
-    const known = new Map<string, { id: string; name: string; isActive: boolean }>();
-    for (let after: string | null = null; ;) {
-      const page: LocPage = await this.client.read<LocPage>(LOCATIONS, { after }, signal);
-      for (const l of page.locations.nodes) known.set(l.id, l);
-      if (!page.locations.pageInfo.hasNextPage) break;
-      after = page.locations.pageInfo.endCursor;
-    }
+    type Loc = { id: string; name: string; isActive: boolean };
+    const bucket = Math.min(this.ctx.settings.bucketSize, this.client.gate.maximumAvailable);
+    const locations = await readAllPages<Loc>(this.client, LOCATIONS, {}, (d) => (d as { locations: Connection<Loc> }).locations, pageSizeFor(bucket, LOCATIONS_COST), signal);
+    const known = new Map(locations.map((l) => [l.id, l] as const));
     const mapped: number[] = [];
     for (const [gidValue, ours] of Object.entries(this.ctx.settings.locationMap)) {
       const l = known.get(gidValue);
@@ -114,7 +125,11 @@ export class ShopifyConnector implements ChannelConnector {
       // Levels this process accounts for are checked against what Shopify shows (an edit whose
       // webhook was lost); the others get their baseline from their first push or webhook, so
       // that a first pull of a large catalogue does not write a state row per level.
-      if (!matched.has(l.itemNum) || !this.levels.peek(LevelBook.key(l.itemNum, l.locNum))) continue;
+      if (!matched.has(l.itemNum)) continue;
+      if (!this.levels.peek(LevelBook.key(l.itemNum, l.locNum))) {
+        this.levels.noteSeen(LevelBook.key(l.itemNum, l.locNum), l.figures);
+        continue;
+      }
       const v = await this.reconcileLevel(l.itemNum, l.locNum, l.figures);
       if (v?.kind === 'merchant-edit') ingested++;
     }
@@ -122,18 +137,13 @@ export class ShopifyConnector implements ChannelConnector {
   }
 
   private async pagedLevels(locNums: number[], signal: AbortSignal): Promise<PulledLevel[]> {
-    type Page = { location: { inventoryLevels: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: Array<{ item: { id: string; sku: string | null }; quantities: QuantityNode[] }> } } | null };
+    type Node = { item: { id: string; sku: string | null }; quantities: QuantityNode[] };
     const out: PulledLevel[] = [];
     for (const locNum of locNums) {
-      let after: string | null = null;
-      do {
-        const first = Math.max(1, Math.min(200, Math.floor((this.ctx.settings.bucketSize - 3) / 4)));
-        const page: Page = await this.client.read<Page>(LOCATION_LEVELS, { location: locationGid(locNum), after, first }, signal);
-        const conn = page.location?.inventoryLevels;
-        if (!conn) break;
-        for (const n of conn.nodes) out.push({ itemNum: numOf(n.item.id), sku: n.item.sku, locNum, figures: figuresOf(n.quantities) });
-        after = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
-      } while (after);
+      const bucket = Math.min(this.ctx.settings.bucketSize, this.client.gate.maximumAvailable);
+      const nodes = await readAllPages<Node>(this.client, LOCATION_LEVELS, { location: locationGid(locNum) },
+        (d) => (d as { location: { inventoryLevels: Connection<Node> } | null }).location?.inventoryLevels, pageSizeFor(bucket, LOCATION_LEVELS_COST), signal);
+      for (const n of nodes) out.push({ itemNum: numOf(n.item.id), sku: n.item.sku, locNum, figures: figuresOf(n.quantities) });
     }
     return out;
   }
@@ -172,10 +182,20 @@ export class ShopifyConnector implements ChannelConnector {
   private async readLevels(pairs: ReadonlyArray<{ itemNum: number; locNum: number }>, signal?: AbortSignal): Promise<Array<LevelFigures | null>> {
     const out: Array<LevelFigures | null> = [];
     const ctl = signal ?? AbortSignal.timeout(30_000);
-    for (let i = 0; i < pairs.length; i += 100) {
-      const chunk = pairs.slice(i, i + 100);
-      const r = await this.client.read<{ nodes: Array<{ id?: string; quantities?: QuantityNode[] } | null> }>(LEVELS_BY_ID, { ids: chunk.map((p) => levelGid(p.locNum, p.itemNum)) }, ctl);
+    let size = 100;
+    for (let i = 0; i < pairs.length;) {
+      const chunk = pairs.slice(i, i + size);
+      let r: { nodes: Array<{ id?: string; quantities?: QuantityNode[] } | null> };
+      try {
+        r = await this.client.read(LEVELS_BY_ID, { ids: chunk.map((p) => levelGid(p.locNum, p.itemNum)) }, ctl);
+      } catch (e) {
+        const err = e as ShopifyApiError;
+        if (!err.cost || chunk.length === 1) throw err;
+        size = shrinkPage(chunk.length, err.cost.requested, err.cost.limit); // a shop whose bucket cannot hold 100 levels at once
+        continue;
+      }
       for (const n of r.nodes) out.push(n?.quantities ? figuresOf(n.quantities) : null);
+      i += chunk.length;
     }
     return out;
   }
@@ -189,6 +209,7 @@ export class ShopifyConnector implements ChannelConnector {
   reconcileLevel(itemNum: number, locNum: number, current?: LevelFigures): Promise<LevelVerdict | null> {
     const key = LevelBook.key(itemNum, locNum);
     return this.levels.exclusive(key, async () => {
+      if ((await this.levels.get(key))?.unsent) await this.sendUnsent(key);
       const now = current ?? (await this.readLevels([{ itemNum, locNum }]))[0];
       if (!now) return null;
       const base = await this.levels.get(key);
@@ -198,26 +219,34 @@ export class ShopifyConnector implements ChannelConnector {
       }
       const verdict = classifyLevelChange(base, now, this.levels.inFlight.get(key) ?? new Set(), base.pending);
       const next: LevelRecord = { ...base, ...now };
-      if (verdict.kind === 'merchant-edit') {
-        const sku = this.catalogue.skuOf(itemNum);
-        const ours = this.ourLocation(locNum);
-        if (sku && ours) {
-          next.seq = base.seq + 1;
-          // Stable per accounted change: a redelivery, a re-read or a restart after a crash
-          // before the baseline was stored is a duplicate, not a second adjustment.
-          const r = await this.ctx.ingest([{
-            type: 'stock.adjusted', eventId: `shopify:${this.channelId}:edit:${itemNum}:${locNum}:${next.seq}`, sku, locationId: ours,
-            delta: verdict.delta, reason: `Shopify admin edit: available ${base.available} → ${now.available} (on hand ${base.onHand} → ${now.onHand})`,
-            occurredAt: new Date().toISOString(), source: `shopify:${this.channelId}`,
-          }]);
-          if (r.rejected.length) throw new Error(`merchant edit of ${sku} at ${ours} refused by ingest: ${r.rejected[0]!.error}`);
-        }
-      }
-      if (verdict.kind === 'shopify-order') this.scheduleRealign(itemNum, locNum);
       if ('pendingAfter' in verdict) next.pending = verdict.pendingAfter;
+      if (verdict.kind === 'shopify-order') this.scheduleRealign(itemNum, locNum);
+      const sku = this.catalogue.skuOf(itemNum);
+      const ours = this.ourLocation(locNum);
+      if (verdict.kind !== 'merchant-edit' || !sku || !ours) {
+        await this.levels.put(key, next);
+        return verdict;
+      }
+      // Write-ahead: the new baseline and the adjustment it implies are stored together, then
+      // sent. The id is fixed by the baseline it moves from (seq), so a crash after the send and
+      // before the record is cleared sends the same event again: a duplicate, not a second count;
+      // and a later edit is measured from the new baseline, so nothing is lost either.
+      next.seq = base.seq + 1;
+      next.unsent = {
+        type: 'stock.adjusted', eventId: `shopify:${this.channelId}:edit:${itemNum}:${locNum}:${next.seq}`, sku, locationId: ours,
+        delta: verdict.delta, reason: `Shopify admin edit: available ${base.available} → ${now.available} (on hand ${base.onHand} → ${now.onHand})`,
+        occurredAt: new Date().toISOString(), source: `shopify:${this.channelId}`,
+      };
+      await this.levels.markUnsent(key, true);
       await this.levels.put(key, next);
+      await this.sendUnsent(key);
       return verdict;
     });
+  }
+
+  /** True while a push setting `available` at this level is in flight or its answer is being recorded. */
+  isBeingPushed(itemNum: number, locNum: number, available: number): boolean {
+    return this.levels.inFlight.get(LevelBook.key(itemNum, locNum))?.has(available) ?? false;
   }
 
   /** The `available` this level's baseline holds (null: none yet). */
@@ -328,6 +357,7 @@ export class ShopifyConnector implements ChannelConnector {
     const outcomes: Array<PushOutcome | undefined> = new Array(items.length);
     await this.resolveSkus(items.map((i) => i.sku), signal).catch(() => undefined);
     let pending: PlannedQuantity[] = [];
+    const unknown: Array<{ index: number; itemNum: number; locNum: number }> = [];
     for (const [index, it] of items.entries()) {
       const itemNum = this.catalogue.itemOf(it.sku);
       const locNum = it.channelLocation ? numOf(it.channelLocation) : NaN;
@@ -335,8 +365,24 @@ export class ShopifyConnector implements ChannelConnector {
         outcomes[index] = { ok: false, retryable: false, notListed: true, error: itemNum === undefined ? `no Shopify variant has SKU ${it.sku}` : 'no Shopify location given' };
         continue;
       }
-      const base = this.levels.peek(LevelBook.key(itemNum, locNum));
-      pending.push({ index, inventoryItemId: itemGid(itemNum), locationId: locationGid(locNum), quantity: it.quantity, changeFromQuantity: it.expected ?? base?.available ?? null });
+      // Never a blind overwrite (changeFromQuantity null): compare against what we last
+      // published, else what Shopify last showed us, else what it shows now.
+      const from = it.expected ?? this.levels.lastSeen(LevelBook.key(itemNum, locNum))?.available;
+      if (from === undefined) unknown.push({ index, itemNum, locNum });
+      else pending.push({ index, inventoryItemId: itemGid(itemNum), locationId: locationGid(locNum), quantity: it.quantity, changeFromQuantity: from });
+    }
+    if (unknown.length > 0) {
+      const now = await this.readLevels(unknown, signal).catch((e: unknown) => e as Error);
+      for (const [i, u] of unknown.entries()) {
+        const figures = now instanceof Error ? undefined : now[i];
+        if (figures === null) outcomes[u.index] = { ok: false, retryable: false, notListed: true, error: `${items[u.index]!.sku} is not stocked at that Shopify location` };
+        else if (figures === undefined) outcomes[u.index] = { ok: false, retryable: true, error: `reading the figure to compare against: ${(now as Error).message}` };
+        else {
+          this.levels.noteSeen(LevelBook.key(u.itemNum, u.locNum), figures);
+          pending.push({ index: u.index, inventoryItemId: itemGid(u.itemNum), locationId: locationGid(u.locNum), quantity: items[u.index]!.quantity, changeFromQuantity: figures.available });
+        }
+      }
+      pending.sort((a, b) => a.index - b.index);
     }
     let retryAfterMs: number | undefined;
     // Shopify applies a call all or nothing: items refused for another item's error go again.
@@ -345,7 +391,7 @@ export class ShopifyConnector implements ChannelConnector {
       pending.forEach((p, i) => this.levels.notePushing(keys[i]!, p.quantity));
       let answer: { inventorySetQuantities: { userErrors: UserError[]; inventoryAdjustmentGroup: { changes: Array<{ name: string; quantityAfterChange: number | null; item: { id: string } | null; location: { id: string } | null }> } | null } };
       try {
-        answer = await this.client.request(SET_QUANTITIES, { input: setQuantitiesInput(pending, this.channelId), key: callIdempotencyKey(items, pending) }, signal);
+        answer = await this.client.write(SET_QUANTITIES, { input: setQuantitiesInput(pending, this.channelId), key: callIdempotencyKey(items, pending) }, signal);
       } catch (e) {
         const err = e instanceof ShopifyApiError ? e : new ShopifyApiError(String(e), 'UNKNOWN', true);
         for (const p of pending) outcomes[p.index] = { ok: false, retryable: err.retryable, error: `${err.code}: ${err.message}` };
@@ -406,19 +452,18 @@ export class ShopifyConnector implements ChannelConnector {
     }
   }
 
-  /** A successful set: the figures Shopify reports after it become the levels' baselines. */
+  /** A successful set: the figures Shopify reports after it become the levels' baselines (one write for the call). */
   private async recordApplied(planned: readonly PlannedQuantity[], changes: ReadonlyArray<{ name: string; quantityAfterChange: number | null; item: { id: string } | null; location: { id: string } | null }>): Promise<void> {
-    for (const p of planned) {
-      const itemNum = numOf(p.inventoryItemId);
-      const locNum = numOf(p.locationId);
-      const onHand = changes.find((c) => c.name === 'on_hand' && c.item?.id === p.inventoryItemId && c.location?.id === p.locationId)?.quantityAfterChange;
-      const key = LevelBook.key(itemNum, locNum);
-      await this.levels.exclusive(key, async () => {
-        const base = await this.levels.get(key);
-        const h = onHand ?? (base ? base.onHand + (p.quantity - base.available) : p.quantity);
-        await this.levels.put(key, { ...(base ?? { seq: 0, pending: 0, causes: [] }), available: p.quantity, onHand: h });
-      });
+    const onHandAfter = new Map<string, number>();
+    for (const c of changes) {
+      if (c.name === 'on_hand' && c.item && c.location && c.quantityAfterChange !== null) onHandAfter.set(LevelBook.key(numOf(c.item.id), numOf(c.location.id)), c.quantityAfterChange);
     }
+    const quantityOf = new Map(planned.map((p) => [LevelBook.key(numOf(p.inventoryItemId), numOf(p.locationId)), p.quantity] as const));
+    await this.levels.putMany([...quantityOf.keys()], (key, base) => {
+      const quantity = quantityOf.get(key)!;
+      const onHand = onHandAfter.get(key) ?? (base ? base.onHand + (quantity - base.available) : quantity);
+      return { ...(base ?? { seq: 0, pending: 0, causes: [] }), available: quantity, onHand };
+    });
   }
 
   async readBack(keys: ReadonlyArray<{ sku: string; channelLocation: string | null }>, signal: AbortSignal): Promise<Array<number | null>> {

@@ -127,6 +127,11 @@ export class ShopifyWebhooks implements WebhookReceiver {
         // A figure already accounted for (the echo of our push once its answer is recorded, a
         // redelivery) needs no read; anything else is read again from Shopify, so that
         // reordered or repeated deliveries change nothing.
+        // A figure we are setting there right now is our push's echo: no read (a burst of
+        // pushes would otherwise spend the shop's budget reading back every level).
+        if (p.data.available !== null && this.c.isBeingPushed(itemNum, locNum, p.data.available)) {
+          return { outcome: 'ignored', detail: `level of ${sku}: echo of our push` };
+        }
         if (p.data.available !== null && (await this.c.accountedAvailable(itemNum, locNum)) === p.data.available) {
           return { outcome: 'ignored', detail: `level of ${sku}: already accounted for` };
         }

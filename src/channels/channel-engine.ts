@@ -19,6 +19,7 @@ import type { RoutingIndex } from '../routing/routing-index.js';
 import { channelFigures, relevantLocations, type ChannelShape } from './channel-figures.js';
 import { createChannelMetrics, type ChannelMetrics } from './channel-metrics.js';
 import { addQuarantine, claimDelivery, countQuarantine, forgetDelivery, settleDelivery, stateStore } from './channel-records.js';
+import { recentChannelErrors, recordChannelError } from './channel-errors.js';
 import { ChannelRunner } from './channel-runner.js';
 import { listChannels, readChannel, type ChannelRecord } from './channel-store.js';
 import { checkDrift } from './drift-check.js';
@@ -80,6 +81,8 @@ export class ChannelEngine {
   private reload: NodeJS.Timeout | null = null;
   private applying: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Errors being stored (channel-errors.ts): stop() waits for them. */
+  private readonly errorWrites = new Set<Promise<void>>();
 
   constructor(private readonly o: ChannelEngineOptions) {
     this.metrics = createChannelMetrics(o.registry);
@@ -115,6 +118,7 @@ export class ChannelEngine {
     await this.applying.catch(() => {});
     await Promise.all([...this.active.values()].map((a) => a.runner.stop().catch(() => {})));
     this.active.clear();
+    await Promise.all([...this.errorWrites]);
   }
 
   /** In-process listener: positions changed (reconciler batch, reservation). */
@@ -187,7 +191,14 @@ export class ChannelEngine {
     let runner: ChannelRunner | null = null;
     const ctx = this.contextFor(r, settings, () => runner);
     const connector: ChannelConnector = def.create(ctx);
-    runner = new ChannelRunner({ db: this.o.db, channelId: r.id, connector, limits: def.rateLimit(settings), metrics: this.metrics, logger: this.o.logger });
+    runner = new ChannelRunner({
+      db: this.o.db, channelId: r.id, connector, limits: def.rateLimit(settings), metrics: this.metrics, logger: this.o.logger,
+      onError: (e) => {
+        const write = recordChannelError(this.o.db, r.id, e).catch((err: unknown) => this.o.logger.warn({ err, channel: r.id }, 'channel error not stored'));
+        this.errorWrites.add(write);
+        void write.finally(() => this.errorWrites.delete(write));
+      },
+    });
     const published: PublishedChannel = { id: r.id, shape, lowStockThreshold: r.lowStockThreshold, wake: () => runner?.wake() };
     await runner.start();
     this.active.set(r.id, { record: r, def, runner, published });
@@ -238,7 +249,7 @@ export class ChannelEngine {
       lastPushAt: a?.runner.lastPushAt ?? summary.lastAckedAt,
       lastPullAt: a?.runner.lastPullAt ?? null,
       pendingPushes: summary.pending, parkedPushes: summary.parked,
-      errors: a ? [...a.runner.errors] : [],
+      errors: await recentChannelErrors(this.o.db, record.id, a?.runner.errors ?? []).catch(() => (a ? [...a.runner.errors] : [])),
       throttle: {
         throttled: until !== null, until: until === null ? null : new Date(until).toISOString(),
         tokens: a ? Math.floor(a.runner.bucket.available(now) * 100) / 100 : 0,

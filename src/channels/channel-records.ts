@@ -49,6 +49,20 @@ export function stateStore(db: Sql, channelId: string) {
         [channelId, key, value],
       );
     },
+    async getMany(keys: readonly string[]): Promise<Map<string, string>> {
+      const rows = await db.query<{ key: string; value: string }>('SELECT key, value FROM channel_state WHERE channel_id = $1 AND key = ANY($2::text[])', [channelId, [...keys]]);
+      return new Map(rows.map((r) => [r.key, r.value]));
+    },
+    async setMany(entries: ReadonlyArray<readonly [string, string]>): Promise<void> {
+      if (entries.length === 0) return;
+      // Key order: two writers of overlapping keys lock them in the same order (no deadlock).
+      const sorted = [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      await db.query(
+        `INSERT INTO channel_state (channel_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS u(k, v)
+         ON CONFLICT (channel_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+        [channelId, sorted.map((e) => e[0]), sorted.map((e) => e[1])],
+      );
+    },
   };
 }
 

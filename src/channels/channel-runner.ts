@@ -32,6 +32,8 @@ export interface RunnerOptions {
   metrics: ChannelMetrics;
   logger: Logger;
   now?: () => number;
+  /** Every error reported, to be kept beyond this process (channel-errors.ts). */
+  onError?: (e: ChannelError) => void;
 }
 
 export class ChannelRunner {
@@ -65,8 +67,10 @@ export class ChannelRunner {
   }
 
   reportError(e: { sku?: string | undefined; message: string; retryable: boolean }): void {
-    this.errors.unshift({ at: new Date(this.now()).toISOString(), sku: e.sku ?? null, message: e.message, retryable: e.retryable });
+    const entry = { at: new Date(this.now()).toISOString(), sku: e.sku ?? null, message: e.message, retryable: e.retryable };
+    this.errors.unshift(entry);
     if (this.errors.length > MAX_ERRORS) this.errors.length = MAX_ERRORS;
+    this.o.onError?.(entry);
   }
 
   async start(): Promise<void> {

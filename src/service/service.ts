@@ -139,7 +139,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       db, log, atpTopic: config.kafkaAtpTopic, groupId: `${config.consumerGroup}.channels`,
       ingest: (events) => ingest.ingest(events), reservations, routingIndex: index, routing, registry: metrics.registry, kinds,
       logger: logger.child({ component: 'channels' }),
-      ...(opts.channelDriftCron !== undefined ? { driftCron: opts.channelDriftCron } : {}),
+      driftCron: opts.channelDriftCron !== undefined ? opts.channelDriftCron : config.channelDriftCron,
     });
     channels = engine;
     listeners.push((keys) => engine.notePositionsChanged(keys));

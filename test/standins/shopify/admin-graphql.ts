@@ -47,7 +47,7 @@ export class AdminGraphql {
   readonly idempotency = new Map<string, StoredAttempt>();
   readonly bulkOps = new Map<number, BulkOperationRecord>();
   /** Every request the endpoint answered, for tests: operation text, cost, whether it was throttled. */
-  readonly log: Array<{ query: string; variables: unknown; cost: number; throttled: boolean; errors: number }> = [];
+  readonly log: Array<{ query: string; variables: unknown; cost: number; throttled: boolean; errors: number; at: number }> = [];
 
   constructor(private readonly deps: AdminGraphqlDeps) {}
 
@@ -96,7 +96,7 @@ export class AdminGraphql {
   }
 
   private answer(query: string, variables: unknown, cost: number, throttled: boolean, body: Record<string, unknown>): GraphqlAnswer {
-    this.log.push({ query, variables, cost, throttled, errors: Array.isArray(body.errors) ? body.errors.length : 0 });
+    this.log.push({ query, variables, cost, throttled, errors: Array.isArray(body.errors) ? body.errors.length : 0, at: performance.now() });
     if (this.log.length > 10_000) this.log.splice(0, 5_000);
     return { status: 200, body };
   }

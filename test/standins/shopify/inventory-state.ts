@@ -58,6 +58,8 @@ export class InventoryState {
   readonly items = new Map<number, ShopItem>();
   readonly levels = new Map<string, ShopLevel>();
   readonly orders = new Map<number, ShopOrder>();
+  /** The first item with each SKU (a catalogue of 10,000 is looked up by SKU per check). */
+  private readonly bySku = new Map<string, ShopItem>();
   private nextId = 1000;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -80,6 +82,7 @@ export class InventoryState {
   addVariant(sku: string | null, available: Record<number, number> = {}): ShopItem {
     const item: ShopItem = { id: this.id(), variantId: this.id(), productId: this.id(), sku, title: sku ?? 'untitled', createdAt: this.stamp() };
     this.items.set(item.id, item);
+    if (sku !== null && !this.bySku.has(sku)) this.bySku.set(sku, item);
     for (const [loc, qty] of Object.entries(available)) this.stock(item.id, Number(loc), qty);
     return item;
   }
@@ -108,8 +111,7 @@ export class InventoryState {
   }
 
   itemBySku(sku: string): ShopItem | undefined {
-    for (const i of this.items.values()) if (i.sku === sku) return i;
-    return undefined;
+    return this.bySku.get(sku);
   }
 
   /** Sets `available` (on_hand follows); returns the change, or null when nothing moved. */

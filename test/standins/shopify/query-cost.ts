@@ -1,5 +1,6 @@
 // Shopify's calculated query cost (shopify.dev "API rate limits"): a scalar or enum field costs 0,
-// an object 1, a connection 2 plus `first`/`last` times the cost of one node, a mutation 10;
+// an object 1, a connection 2 plus `first`/`last` times the cost of one node (the node object and
+// what is selected under it; pageInfo is not multiplied), a mutation 10;
 // and the leaky bucket it is charged to (extensions.cost.throttleStatus).
 import {
   getNamedType, isCompositeType, isObjectType, isInterfaceType, Kind, valueFromASTUntyped,
@@ -34,15 +35,17 @@ export function calculateQueryCost(schema: GraphQLSchema, doc: DocumentNode, var
       if (!def) continue;
       const named = getNamedType(def.type);
       if (!isCompositeType(named)) continue;
-      const inner = selectionCost(sel.selectionSet, named);
       if (named.name.endsWith('Connection')) {
         const arg = (n: string) => {
           const a = sel.arguments?.find((x) => x.name.value === n);
           return a ? Number(valueFromASTUntyped(a.value, variables) ?? 0) : 0;
         };
         const size = Math.max(arg('first'), arg('last'));
-        total += 2 + size * inner;
-      } else if (parent === root && root === schema.getMutationType()) {
+        total += 2 + size * nodeCost(sel.selectionSet, named);
+        continue;
+      }
+      const inner = selectionCost(sel.selectionSet, named);
+      if (parent === root && root === schema.getMutationType()) {
         total += 10 + inner;
       } else {
         total += 1 + inner;
@@ -50,7 +53,25 @@ export function calculateQueryCost(schema: GraphQLSchema, doc: DocumentNode, var
     }
     return total;
   };
-  // Inside a connection, edges/node and nodes are the per-node cost (counted once, times `first`).
+  // One node of a connection: `nodes { … }` or `edges { node { … } }` (the node object 1 plus its
+  // selection); pageInfo and cursors are part of the connection's flat 2, not paid per node.
+  const nodeCost = (set: SelectionSetNode | undefined, conn: GraphQLCompositeType): number => {
+    if (!set || !(isObjectType(conn) || isInterfaceType(conn))) return 0;
+    let worst = 0;
+    for (const sel of set.selections) {
+      if (sel.kind !== Kind.FIELD || (sel.name.value !== 'nodes' && sel.name.value !== 'edges')) continue;
+      const def = conn.getFields()[sel.name.value];
+      const named = def && getNamedType(def.type);
+      if (!named || !isCompositeType(named)) continue;
+      if (sel.name.value === 'nodes') worst = Math.max(worst, 1 + selectionCost(sel.selectionSet, named));
+      else if (isObjectType(named)) {
+        const node = sel.selectionSet?.selections.find((x) => x.kind === Kind.FIELD && x.name.value === 'node');
+        const nodeType = getNamedType(named.getFields().node?.type ?? named);
+        if (node && node.kind === Kind.FIELD && isCompositeType(nodeType)) worst = Math.max(worst, 1 + selectionCost(node.selectionSet, nodeType));
+      }
+    }
+    return worst;
+  };
   return selectionCost(op.selectionSet, root);
 }
 

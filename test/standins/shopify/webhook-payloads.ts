@@ -44,12 +44,13 @@ export function orderPayload(state: InventoryState, o: ShopOrder) {
   };
 }
 
-export function refundPayload(state: InventoryState, o: ShopOrder, refundId: number, lines: Array<{ id: number; line: ShopOrderLine; quantity: number; locationId: number }>) {
+/** `restockType`: 'return' (units back on the shelf), 'cancel' (the refund Shopify creates when an order is cancelled with restock), 'no_restock'. */
+export function refundPayload(state: InventoryState, o: ShopOrder, refundId: number, lines: Array<{ id: number; line: ShopOrderLine; quantity: number; locationId: number }>, restockType = 'return') {
   return {
     id: refundId, admin_graphql_api_id: gid('Refund', refundId), order_id: o.id, created_at: state.stamp(), processed_at: state.stamp(),
     note: null, restock: true,
     refund_line_items: lines.map((r) => ({
-      id: r.id, line_item_id: r.line.id, location_id: r.locationId, quantity: r.quantity, restock_type: 'return',
+      id: r.id, line_item_id: r.line.id, location_id: r.locationId, quantity: r.quantity, restock_type: restockType,
       subtotal: 10 * r.quantity, total_tax: 0, line_item: lineItem(state, r.line),
     })),
     transactions: [],
