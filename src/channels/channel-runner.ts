@@ -24,8 +24,8 @@ const IDLE_POLL_MS = 1_000;
 /** CAS-stale retries go at once this many times, then back off like any retryable failure. */
 const STALE_FAST_RETRIES = 3;
 /** A poll call's deadline; a claimed submission is polled by nobody else meanwhile. */
-const POLL_TIMEOUT_MS = 30_000;
-const POLL_CLAIM_MS = 45_000;
+const POLL_TIMEOUT_MS = 15_000;
+const POLL_CLAIM_MS = 20_000;
 /** First poll of a submission when the publisher names no time. */
 const DEFAULT_POLL_MS = 1_000;
 /** Most due rows counted for `batchSize` (a feed carries at most 25,000). */

@@ -88,6 +88,8 @@ export interface Call {
   at: number;
   /** Feed messages or patched SKUs this call carried (for convergence figures). */
   items?: number;
+  /** The SKU of a listings call (patchListingsItem, getListingsItem). */
+  sku?: string;
 }
 
 const UNAUTHORIZED = { errors: [{ code: 'Unauthorized', message: 'Access to requested resource is denied.', details: 'The access token you provided is revoked, malformed or invalid.' }] };
@@ -103,6 +105,8 @@ export class AmazonStandIn {
   /** Requests or feed documents off the models, and answers of ours off them (must stay empty in tests). */
   readonly violations: Array<{ where: string; errors: string[] }> = [];
   readonly calls: Call[] = [];
+  /** Every item issue a processing report carried. */
+  readonly reportedIssues: Array<{ feedId: string; sku: string; code: string }> = [];
   tokenRequests = 0;
 
   private readonly models: SwaggerModel[];
@@ -275,7 +279,7 @@ export class AmazonStandIn {
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       const problems = m.validateResponse(op, status, body);
       if (problems.length) this.violations.push({ where: `response of ${op.operationId}`, errors: problems });
-      this.calls.push({ operationId: op.operationId, status, at: performance.now(), items: this.itemsOf(op, status, body, raw) });
+      this.calls.push({ operationId: op.operationId, status, at: performance.now(), items: this.itemsOf(op, status, body, raw), ...(hit.params.sku ? { sku: hit.params.sku } : {}) });
       send(res, status, body, { 'x-amzn-RequestId': randomUUID(), 'x-amzn-RateLimit-Limit': String(op.rate.perSecond), ...headers });
     };
     // Authorisation first, as SP-API answers 403 before looking at the request.
@@ -559,6 +563,7 @@ export class AmazonStandIn {
         const problem = (i: FeedIssue) => {
           invalid += 1;
           issues.push({ messageId: m.messageId, sku: m.sku, code: i.code, severity: i.severity ?? 'ERROR', message: i.message, attributeName: 'fulfillment_availability' });
+          this.reportedIssues.push({ feedId: f.feedId, sku: m.sku, code: i.code });
         };
         const listing = this.listings.get(m.sku);
         if (!listing) { problem({ code: '4000001', message: `The SKU '${m.sku}' does not match any listing of this seller` }); continue; }
