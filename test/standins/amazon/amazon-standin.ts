@@ -105,6 +105,8 @@ export class AmazonStandIn {
   /** Requests or feed documents off the models, and answers of ours off them (must stay empty in tests). */
   readonly violations: Array<{ where: string; errors: string[] }> = [];
   readonly calls: Call[] = [];
+  /** The SKUs each processed feed carried, by feed id (a SKU in two feeds was sent twice). */
+  readonly feedSkus = new Map<string, string[]>();
   /** Every item issue a processing report carried. */
   readonly reportedIssues: Array<{ feedId: string; sku: string; code: string }> = [];
   tokenRequests = 0;
@@ -558,6 +560,7 @@ export class AmazonStandIn {
       for (const p of problems) issues.push({ code: '100002', severity: 'ERROR', message: p });
     }
     if (!fatal && feed) {
+      this.feedSkus.set(f.feedId, feed.messages.map((m) => m.sku));
       for (const m of feed.messages) {
         processed += 1;
         const problem = (i: FeedIssue) => {
