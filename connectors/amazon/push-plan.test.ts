@@ -8,13 +8,13 @@ const skus = (n: number) => Array.from({ length: n }, (_, i) => `S-${i}`);
 describe('patch or feed', () => {
   it('patches a few SKUs, feeds a bulk change with the most urgent patched meanwhile', () => {
     expect(planPush(skus(3), full)).toEqual({ patch: skus(3), deferred: [], feeds: [] });
-    // 5 now + 600 within the two minutes a feed takes: 605 go by patch, 600 of them in later calls
-    expect(planPush(skus(605), full)).toEqual({ patch: skus(5), deferred: skus(605).slice(5), feeds: [] });
+    // 5 now + 480 within the two minutes a feed takes (at 80% of 5/s): 485 go by patch, 480 of them in later calls
+    expect(planPush(skus(485), full)).toEqual({ patch: skus(5), deferred: skus(485).slice(5), feeds: [] });
     const bulk = planPush(skus(5000), full);
     expect(bulk.patch).toEqual(skus(5));
-    expect(bulk.deferred).toEqual(skus(605).slice(5));
-    expect(bulk.feeds).toEqual([skus(5000).slice(605)]);
-    expect(planPush(skus(60_000), full).feeds.map((f) => f.length)).toEqual([25_000, 25_000, 9_395]);
+    expect(bulk.deferred).toEqual(skus(485).slice(5));
+    expect(bulk.feeds).toEqual([skus(5000).slice(485)]);
+    expect(planPush(skus(60_000), full).feeds.map((f) => f.length)).toEqual([25_000, 25_000, 9_515]);
   });
 
   it('goes by patch when no feed can be created now', () => {
@@ -33,7 +33,7 @@ describe('patch or feed', () => {
 
   it('sizes batches so that a call defers nothing unless it feeds', () => {
     expect(planBatchSize(3, full, 5)).toBe(3);
-    expect(planBatchSize(600, full, 5)).toBe(5);
+    expect(planBatchSize(480, full, 5)).toBe(5);
     expect(planBatchSize(5000, full, 5)).toBe(5000);
     expect(planBatchSize(5000, { ...full, feedTokens: 0.5 }, 5)).toBe(5);
     expect(planBatchSize(5000, { ...full, patchTokens: 0 }, 5)).toBe(5000);
