@@ -4,8 +4,8 @@
 //
 // A 5,000-SKU change (every SKU's count at the channel's one location) until the stand-in shows
 // every new figure, twice: the first listing of 5,000 SKUs, then a change to all of them. Time
-// runs `BENCH_AMAZON_SCALE` (default 1: Amazon's own pace) times faster on both sides alike: the stand-in's buckets
-// refill at the published rates × scale (patchListingsItem 5/s burst 5, createFeed 0.0083/s
+// runs `BENCH_AMAZON_SCALE` times faster (default 1: Amazon's own pace) on both sides alike: the
+// stand-in's buckets refill at the published rates × scale (patchListingsItem 5/s burst 5, createFeed 0.0083/s
 // burst 15, getFeed 2/s burst 15, ...), a feed takes Amazon's usual two minutes ÷ scale from
 // createFeed to DONE, and the channel's `rateScale` is the same factor.
 //
@@ -118,10 +118,7 @@ export async function benchAmazonConvergence(): Promise<Record<string, unknown>>
     for (const sku of skus) amz.setListing(sku, 0);
     await request(base, 'PUT', '/v1/channels/amz', {
       kind: 'amazon', pool: ['wh-1'], bufferUnits: 0,
-      settings: {
-        sellerId: amz.sellerId, marketplaceIds: [amz.marketplaceId], clientId: amz.clientId, clientSecret: amz.clientSecret, refreshToken: amz.refreshToken,
-        fulfilmentLocationIds: ['wh-1'], endpoint: amz.url, lwaUrl: amz.lwaUrl, rateScale: SCALE,
-      },
+      settings: amz.channelSettings(['wh-1']),
     });
     // The published plans, scaled alike, from full buckets.
     const plan = (op: string) => amz.plan(op);

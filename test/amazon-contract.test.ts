@@ -18,10 +18,7 @@ defineConnectorContract({
     const bulk = Array.from({ length: 700 }, (_, i) => `AMZ-B-${i}`);
     for (const sku of bulk) st.setListing(sku, 0);
     return {
-      settings: {
-        sellerId: st.sellerId, marketplaceIds: [st.marketplaceId], clientId: st.clientId, clientSecret: st.clientSecret, refreshToken: st.refreshToken,
-        fulfilmentLocationIds: ['wh-1'], endpoint: st.url, lwaUrl: st.lwaUrl, rateScale: 100,
-      },
+      settings: st.channelSettings(['wh-1']),
       pool: ['wh-1'],
       items: [{ sku: 'AMZ-1', channelLocation: null }, { sku: 'AMZ-2', channelLocation: null }, { sku: 'AMZ-3', channelLocation: null }],
       unlisted: { sku: 'AMZ-404', channelLocation: null },

@@ -5,49 +5,41 @@
 // every figure reaches Amazon, a newer one arriving during the feed included.
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/open-database.js';
-import { OPS, pgKafkaDeployment } from './spine/deployments.js';
+import { pgKafkaDeployment } from './spine/deployments.js';
 import { killAllServices, spawnService } from './support/service-process.js';
-import { counted, LOCATIONS, sold, waitUntil } from './channels-harness.js';
+import { apiAt, counted, LOCATIONS, sold, waitUntil } from './channels-harness.js';
 import { AmazonStandIn } from './standins/amazon/amazon-standin.js';
 
-const cleanups: Array<() => Promise<void>> = [];
+/** Undone last first, whatever the test got to. */
+const undo: Array<() => Promise<void>> = [];
 afterAll(async () => {
   await killAllServices();
-  for (const c of cleanups.reverse()) await c().catch(() => {});
+  while (undo.length > 0) await undo.pop()!().catch(() => {});
 });
-
-async function call(base: string, method: string, url: string, body?: unknown) {
-  const res = await fetch(`${base}${url}`, { method, headers: { ...OPS, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
 
 const URL_LINE = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/;
 
 describe('amazon feed and a crash', () => {
   it('SIGKILL while a feed is pending: the restart polls that feed, resends nothing, loses nothing', async () => {
     const d = await pgKafkaDeployment();
-    cleanups.push(d.cleanup);
+    undo.push(d.cleanup);
     const amz = await new AmazonStandIn({ rateScale: 100, ordersVisibilityLagMs: 0, feedQueueMs: 2_000, feedProcessingMs: 4_000 }).start();
-    cleanups.push(() => amz.stop());
+    undo.push(() => amz.stop());
     const skus = Array.from({ length: 700 }, (_, i) => `CF-${String(i).padStart(4, '0')}`);
     for (const sku of skus) amz.setListing(sku, 0);
     const env = { ...d.env, PORT: '0', LOG_LEVEL: 'info' };
     const a = spawnService(['serve'], env);
     const base = URL_LINE.exec(await a.waitFor(URL_LINE, 60_000))![1]!;
-    for (const l of LOCATIONS) expect((await call(base, 'PUT', `/v1/locations/${l.id}`, { name: l.id, type: l.type, lat: l.lat, lon: l.lon, shipFromStore: true })).status).toBeLessThan(300);
-    const put = await call(base, 'PUT', '/v1/channels/amzc', {
+    for (const l of LOCATIONS) expect((await apiAt(base, 'PUT', `/v1/locations/${l.id}`, { name: l.id, type: l.type, lat: l.lat, lon: l.lon, shipFromStore: true })).status).toBeLessThan(300);
+    const put = await apiAt(base, 'PUT', '/v1/channels/amzc', {
       kind: 'amazon', pool: ['wh-1'], bufferUnits: 0,
-      settings: {
-        sellerId: amz.sellerId, marketplaceIds: [amz.marketplaceId], clientId: amz.clientId, clientSecret: amz.clientSecret, refreshToken: amz.refreshToken,
-        fulfilmentLocationIds: ['wh-1'], endpoint: amz.url, lwaUrl: amz.lwaUrl, rateScale: 100, feedTurnaroundSeconds: 60,
-      },
+      settings: amz.channelSettings(['wh-1'], { feedTurnaroundSeconds: 60 }),
     });
     expect(put.status, JSON.stringify(put.json)).toBe(201);
-    expect((await call(base, 'POST', '/v1/events?wait=true', { events: skus.map((sku, i) => counted(sku, 'wh-1', 10 + (i % 9))) })).status).toBe(202);
+    expect((await apiAt(base, 'POST', '/v1/events?wait=true', { events: skus.map((sku, i) => counted(sku, 'wh-1', 10 + (i % 9))) })).status).toBe(202);
 
     const db = await openDatabase({ databaseUrl: d.env.DATABASE_URL! });
-    cleanups.push(() => db.close());
+    undo.push(() => db.close());
     const submitted = async () => db.query<{ sku: string; submission: string }>("SELECT sku, submission FROM channel_outbox WHERE channel_id = 'amzc' AND submission IS NOT NULL");
     await waitUntil(async () => (await submitted()).length > 0, 30_000, 'a feed submitted');
     const inFeed = await submitted();
@@ -55,7 +47,7 @@ describe('amazon feed and a crash', () => {
     expect(feedIds.every((id) => ['IN_QUEUE', 'IN_PROGRESS'].includes(amz.feedStatus(id) ?? ''))).toBe(true);
     // A newer figure for a SKU in the feed while it is pending: it must wait for the feed, then win.
     const moved = inFeed[0]!.sku;
-    expect((await call(base, 'POST', '/v1/events?wait=true', { events: [sold(moved, 'wh-1', 3)] })).status).toBe(202);
+    expect((await apiAt(base, 'POST', '/v1/events?wait=true', { events: [sold(moved, 'wh-1', 3)] })).status).toBe(202);
     expect(await a.kill('SIGKILL')).toBeNull();
     const callsAtKill = amz.calls.length;
 

@@ -28,10 +28,7 @@ beforeAll(async () => {
   for (const sku of skus) amz.setListing(sku, 0);
   const put = await api(s, 'PUT', '/v1/channels/amzf', {
     kind: 'amazon', pool: ['wh-1'], bufferUnits: 0,
-    settings: {
-      sellerId: amz.sellerId, marketplaceIds: [amz.marketplaceId], clientId: amz.clientId, clientSecret: amz.clientSecret, refreshToken: amz.refreshToken,
-      fulfilmentLocationIds: ['wh-1'], endpoint: amz.url, lwaUrl: amz.lwaUrl, rateScale: 100,
-    },
+    settings: amz.channelSettings(['wh-1']),
   });
   expect(put.status, JSON.stringify(put.json)).toBe(201);
 }, 120_000);

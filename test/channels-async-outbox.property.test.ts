@@ -5,13 +5,10 @@
 // every item; it never shows an older figure after a newer one; every submission is applied at
 // most once; and no item is pushed again while a submission holding it has not been settled.
 import fc from 'fast-check';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushItem, PushOutcome, StockPublisher, SubmissionAnswer } from '../connectors/channel-connector.js';
-import { createChannelMetrics } from '../src/channels/channel-metrics.js';
-import { ChannelRunner } from '../src/channels/channel-runner.js';
 import { enqueueFigures, outboxSummary } from '../src/channels/outbox.js';
+import { startBareRunner } from './support/channel-runner.js';
 import { openTestDb, type TestDatabase } from './support/test-database.js';
 
 interface ModelSubmission {
@@ -100,7 +97,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 
 let t: TestDatabase;
 let run = 0;
-const logger = pino({ level: 'silent' });
 
 beforeAll(async () => {
   t = await openTestDb('pg');
@@ -109,14 +105,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function runner(channelId: string) {
-  const r = new ChannelRunner({
-    db: t.db, channelId, connector: { channelId, kind: 'custom' }, limits: { ratePerSecond: 1e9, burst: 1e9 },
-    metrics: createChannelMetrics(new Registry()), logger,
-  });
-  await r.start();
-  return r;
-}
+const runner = (channelId: string) => startBareRunner(t.db, channelId);
 
 /** Time passes: backoffs and poll times are due now (a crashed runner's claims too, when `leases`). */
 async function dueNow(channelId: string, leases: boolean) {

@@ -167,6 +167,14 @@ export class AmazonStandIn {
     return this;
   }
 
+  /** `settings` of an `amazon` channel on this stand-in: its credentials, URLs and rate scale. */
+  channelSettings(fulfilmentLocationIds: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      sellerId: this.sellerId, marketplaceIds: [this.marketplaceId], clientId: this.clientId, clientSecret: this.clientSecret, refreshToken: this.refreshToken,
+      fulfilmentLocationIds, endpoint: this.url, lwaUrl: this.lwaUrl, rateScale: this.opts.rateScale, ...extra,
+    };
+  }
+
   /** The LWA token endpoint (settings.lwaUrl). */
   get lwaUrl(): string {
     return `${this.url}/auth/o2/token`;
