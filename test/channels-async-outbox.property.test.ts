@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushItem, PushOutcome, StockPublisher, SubmissionAnswer } from '../connectors/channel-connector.js';
 import { enqueueFigures, outboxSummary } from '../src/channels/outbox.js';
+import { waitUntil } from './channels-harness.js';
 import { startBareRunner } from './support/channel-runner.js';
 import { openTestDb, type TestDatabase } from './support/test-database.js';
 
@@ -183,5 +184,24 @@ describe('channel outbox with asynchronous submissions', () => {
     expect(channel.history.get('A')).toEqual([3, 1]);
     expect((await outboxSummary(t.db, 'resume')).pending).toBe(0);
     expect(channel.violations).toEqual([]);
+  });
+
+  it('a connector that cannot poll (the kind changed) pushes the figures of stored submissions again', async () => {
+    const feeds = new FeedChannel();
+    await enqueueFigures(t.db, 'orphan', [{ sku: 'A', channelLocation: '', quantity: 7 }], 0);
+    const first = await runner('orphan');
+    expect(await first.pushOnce(feeds)).toBe(1);
+    await first.stop();
+    const shown = new Map<string, number>();
+    const direct: StockPublisher = {
+      maxItemsPerCall: 10, cost: () => 1,
+      push: async (items) => ({ outcomes: items.map((i) => { shown.set(i.sku, i.quantity); return { ok: true as const }; }) }),
+      readBack: async (keys) => keys.map((k) => shown.get(k.sku) ?? null),
+    };
+    const second = await startBareRunner(t.db, 'orphan', direct);
+    await waitUntil(async () => (await outboxSummary(t.db, 'orphan')).pending === 0, 10_000, 'pushed again');
+    await second.stop();
+    expect(shown.get('A')).toBe(7);
+    expect(second.errors.map((e) => e.message)).toContainEqual(expect.stringContaining('cannot poll'));
   });
 });

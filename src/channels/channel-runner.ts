@@ -5,7 +5,7 @@ import type { ChannelConnector, PushItem, PushOutcome, StockPublisher } from '..
 import type { Database } from '../db/database.js';
 import { backoffMs } from './channel-figures.js';
 import type { ChannelMetrics } from './channel-metrics.js';
-import { claimSubmission, countDue, extendSubmission, idempotencyKey, leaseDue, nextDueInMs, releaseLeases, settle, type OutboxRow, type Settlement } from './outbox.js';
+import { abandonSubmissions, claimSubmission, countDue, extendSubmission, idempotencyKey, leaseDue, nextDueInMs, releaseLeases, settle, type OutboxRow, type Settlement } from './outbox.js';
 import { TokenBucket, type BucketLimits } from './token-bucket.js';
 
 export interface ChannelError {
@@ -79,7 +79,18 @@ export class ChannelRunner {
   async start(): Promise<void> {
     await this.o.connector.start?.();
     this.running = true;
-    if (this.o.connector.publisher) this.loop = this.run(this.o.connector.publisher);
+    const publisher = this.o.connector.publisher;
+    if (publisher && !publisher.poll) await this.abandonSubmissions();
+    if (publisher) this.loop = this.run(publisher);
+  }
+
+  /**
+   * Submissions left by a connector that could poll them (the channel's kind or settings changed
+   * since) cannot be followed by this one: their figures go again as ordinary pushes.
+   */
+  private async abandonSubmissions(): Promise<void> {
+    const n = await abandonSubmissions(this.o.db, this.o.channelId);
+    if (n > 0) this.reportError({ message: `${n} items of submissions this connector cannot poll are pushed again`, retryable: true });
   }
 
   async stop(): Promise<void> {

@@ -194,6 +194,20 @@ export async function claimSubmission(db: Sql, channelId: string, claimMs: numbe
   return { id: rows[0]!.submission as string, rows: ordered.map(toRow) };
 }
 
+/** Every submission of the channel is forgotten and its rows are due again (a connector that cannot poll them). */
+export async function abandonSubmissions(db: Sql, channelId: string): Promise<number> {
+  const rows = await db.query(
+    `WITH locked AS MATERIALIZED (
+       SELECT sku, channel_location FROM channel_outbox WHERE channel_id = $1 AND submission IS NOT NULL ORDER BY sku, channel_location FOR UPDATE)
+     UPDATE channel_outbox o SET submission = NULL, submission_index = NULL, submitted_version = NULL, submitted_quantity = NULL, submitted_at = NULL,
+            leased_until = NULL, not_before = now(), last_error = 'submission abandoned: pushed again', updated_at = now()
+       FROM locked WHERE o.channel_id = $1 AND o.sku = locked.sku AND o.channel_location = locked.channel_location
+     RETURNING 1`,
+    [channelId],
+  );
+  return rows.length;
+}
+
 /** The submission is still running: poll it again in `pollInMs` (its rows' lease moves there). */
 export async function extendSubmission(db: Sql, channelId: string, submissionId: string, pollInMs: number): Promise<void> {
   await db.query(
