@@ -290,7 +290,7 @@ export class AmazonStandIn {
       const problems = m.validateResponse(op, status, body);
       if (problems.length) this.violations.push({ where: `response of ${op.operationId}`, errors: problems });
       this.calls.push({ operationId: op.operationId, status, at: performance.now(), items: this.itemsOf(op, status, body, raw), ...(hit.params.sku ? { sku: hit.params.sku } : {}) });
-      send(res, status, body, { 'x-amzn-RequestId': randomUUID(), 'x-amzn-RateLimit-Limit': String(op.rate.perSecond), ...headers });
+      send(res, status, body, { 'x-amzn-RequestId': randomUUID(), 'x-amzn-RateLimit-Limit': String(this.limits.plan(op.operationId).perSecond), ...headers });
     };
     // Authorisation first, as SP-API answers 403 before looking at the request.
     const token = req.headers['x-amz-access-token'];
