@@ -1,5 +1,5 @@
 // Asynchronous pushes (a publisher that answers `pending`, as Amazon's feeds do) through the
-// outbox on real PostgreSQL, property-tested: whatever the interleaving of new figures, pushes,
+// outbox on real PostgreSQL and on PGlite, property-tested: whatever the interleaving of new figures, pushes,
 // polls, the channel processing its submissions (with retryable item errors), and crashes of
 // the runner while submissions are pending, once drained the channel shows the latest figure of
 // every item; it never shows an older figure after a newer one; every submission is applied at
@@ -98,14 +98,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 
 let t: TestDatabase;
 let run = 0;
-
-beforeAll(async () => {
-  t = await openTestDb('pg');
-});
-afterAll(async () => {
-  await t?.close();
-});
-
 const runner = (channelId: string) => startBareRunner(t.db, channelId);
 
 /** Time passes: backoffs and poll times are due now (a crashed runner's claims too, when `leases`). */
@@ -114,7 +106,15 @@ async function dueNow(channelId: string, leases: boolean) {
   if (!leases) await t.db.query("UPDATE channel_outbox SET leased_until = now() - interval '1 millisecond' WHERE channel_id = $1 AND submission IS NOT NULL", [channelId]);
 }
 
-describe('channel outbox with asynchronous submissions', () => {
+// Both databases the engine runs on: the outbox's statements are the same SQL on each.
+describe.each(['pg', 'pglite'] as const)('channel outbox with asynchronous submissions (%s)', (kind) => {
+  beforeAll(async () => {
+    t = await openTestDb(kind);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
   it('converges to the latest figures, in order, each submission applied once, none resent while unsettled', async () => {
     await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), async (ops) => {
       const channelId = `async-${++run}`;
