@@ -2,7 +2,7 @@
 // other if run together on two cores), each with the baseline it is compared against measured
 // in the same run. Prints one JSON report and keeps a copy in bench/results/.
 //   npm run bench                       all three
-//   npm run bench -- --only routing     one of spine | routing | reservations | staff-lookup | staff-load | count-import | channels
+//   npm run bench -- --only routing     one of spine | routing | reservations | staff-lookup | staff-load | count-import | channels | amazon
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { benchStaffLookup } from './staff-lookup.js';
 import { benchStaffFirstLoad } from './staff-first-load.js';
 import { benchCountImport } from './count-import.js';
 import { benchChannelsSync } from './channels-sync.js';
+import { benchAmazonConvergence } from './amazon-convergence.js';
 
 const BENCHES = {
   spine: () => benchSpine(),
@@ -24,6 +25,7 @@ const BENCHES = {
   'staff-load': () => benchStaffFirstLoad(),
   'count-import': () => benchCountImport(),
   channels: () => benchChannelsSync(),
+  amazon: () => benchAmazonConvergence(),
 } as const;
 type BenchName = keyof typeof BENCHES;
 

@@ -213,6 +213,7 @@ export interface PushItem {
   idempotencyKey: string;
 }
 
+/** What became of one pushed item. */
 export type PushOutcome =
   | { ok: true }
   | {
@@ -223,7 +224,21 @@ export type PushOutcome =
       actual?: number;
       /** The SKU is not listed at that channel location: parked, not an error, re-tried after a pull. */
       notListed?: boolean;
-    };
+    }
+  /**
+   * Taken into an asynchronous submission (an Amazon JSON_LISTINGS_FEED) whose result comes
+   * later. The engine persists `submissionId` on the outbox row, keeps the row off new pushes
+   * until `StockPublisher.poll` settles it (so no newer figure can overtake it), and after a
+   * restart resumes polling rather than pushing again. Only publishers with `poll` may answer it.
+   */
+  | { ok: 'pending'; submissionId: string; /** When to ask first (ms from now). */ pollInMs?: number }
+  /** Not attempted in this call (the rate budget went to the others): back in the outbox, no attempt counted. */
+  | { ok: 'deferred' };
+
+/** A submission's result (`StockPublisher.poll`): still running, or one outcome per item. */
+export type SubmissionAnswer =
+  | { pending: true; /** Ask again after this long (ms). */ pollInMs: number }
+  | { pending: false; outcomes: Array<Exclude<PushOutcome, { ok: 'pending' } | { ok: 'deferred' }>> };
 
 /** Outbound: sets the quantities the channel may sell. Absolute, so a repeat is harmless. */
 export interface StockPublisher {
@@ -231,8 +246,23 @@ export interface StockPublisher {
   readonly maxItemsPerCall: number;
   /** Rate-limit units one call with `items` items costs (Shopify: the requested query cost). */
   cost(items: number): number;
-  /** One outcome per item, in order. `retryAfterMs`: the vendor asked us to wait (throttled). */
+  /**
+   * One outcome per item, in order. `retryAfterMs`: the vendor asked us to wait (throttled).
+   * `pending` outcomes need `poll`; `deferred` ones come back in a later call.
+   */
   push(items: readonly PushItem[], signal: AbortSignal): Promise<{ outcomes: PushOutcome[]; retryAfterMs?: number }>;
+  /**
+   * How many of `due` waiting items the next call should carry (default `maxItemsPerCall`): a
+   * publisher that chooses between calls by volume and rate budget (Amazon: patch or feed) sizes
+   * its own batches. At least 1.
+   */
+  batchSize?(due: number): number;
+  /**
+   * The result of a submission a push answered `pending` for: `items` are the ones that push
+   * gave it, in the same order and with the same figures. Called by whichever process holds the
+   * outbox rows' lease, also after a restart; it must not submit anything again.
+   */
+  poll?(submission: { id: string; items: readonly PushItem[] }, signal: AbortSignal): Promise<SubmissionAnswer>;
   /** What the channel shows now for each key (null: not listed), for the drift job and CAS recovery. */
   readBack(keys: ReadonlyArray<{ sku: string; channelLocation: string | null }>, signal: AbortSignal): Promise<Array<number | null>>;
 }

@@ -6,11 +6,13 @@
 // checks what the engine relies on: settings validation and secrets, sane rate limits, absolute
 // and idempotent pushes with one outcome per item, compare-and-set reported with the channel's
 // figure, read-back for drift, "not listed" for unknown items, and webhook signature checks
-// over the raw body with a stable delivery id.
+// over the raw body with a stable delivery id. A publisher that answers `pending` (an
+// asynchronous submission, Amazon's feeds) is followed through `poll` to its final outcomes, and
+// its `poll` must settle to the same outcomes again without applying anything twice.
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
-  ChannelConnector, ChannelKindDefinition, ChannelOrders, ConnectorContext, OrderOutcome, PushItem, QuarantinedItem, WebhookHeaders,
+  ChannelConnector, ChannelKindDefinition, ChannelOrders, ConnectorContext, OrderOutcome, PushItem, PushOutcome, QuarantinedItem, StockPublisher, WebhookHeaders,
 } from './channel-connector.js';
 import type { StockEvent } from '../src/core/stock-event.js';
 
@@ -32,6 +34,11 @@ export interface ContractFixture {
   items: ContractItem[];
   /** An item the channel does not list. */
   unlisted: ContractItem;
+  /**
+   * Publishers that choose their call by volume (Amazon: patch or feed): enough listed items that
+   * one push of them all goes the bulk way (a `pending` submission).
+   */
+  bulkItems?: ContractItem[];
   /** What the channel shows, read from the stand-in directly (null: not listed). */
   shown(item: ContractItem): Promise<number | null>;
   /** Changes the channel's figure behind the connector's back (a merchant, an order there). */
@@ -98,6 +105,46 @@ export function recordingContext(channelId: string, settings: unknown, pool: rea
   };
 }
 
+/**
+ * The final outcomes of a push: `pending` ones are polled (as the engine does) until settled,
+ * `deferred` ones pushed again. Answers the submissions seen, for a repeated poll.
+ */
+export async function pushSettled(p: StockPublisher, items: readonly PushItem[], signal: AbortSignal): Promise<{ outcomes: PushOutcome[]; submissions: Map<string, PushItem[]> }> {
+  const outcomes: Array<PushOutcome | undefined> = items.map(() => undefined);
+  const submissions = new Map<string, PushItem[]>();
+  let todo = items.map((_, i) => i);
+  for (let round = 0; todo.length > 0; round++) {
+    if (round > 1_000) throw new Error('pushes kept being deferred');
+    const answer = await p.push(todo.map((i) => items[i]!), signal);
+    expect(answer.outcomes).toHaveLength(todo.length);
+    const next: number[] = [];
+    const pendingIn = new Map<string, number[]>();
+    todo.forEach((itemIndex, k) => {
+      const o = answer.outcomes[k]!;
+      if (o.ok === 'deferred') next.push(itemIndex);
+      else if (o.ok === 'pending') pendingIn.set(o.submissionId, [...(pendingIn.get(o.submissionId) ?? []), itemIndex]);
+      else outcomes[itemIndex] = o;
+    });
+    for (const [id, idx] of pendingIn) {
+      expect(p.poll, 'a publisher that answers pending must offer poll').toBeDefined();
+      const subItems = idx.map((i) => items[i]!);
+      submissions.set(id, subItems);
+      for (;;) {
+        const r = await p.poll!({ id, items: subItems }, signal);
+        if (!r.pending) {
+          expect(r.outcomes).toHaveLength(subItems.length);
+          idx.forEach((itemIndex, k) => { outcomes[itemIndex] = r.outcomes[k]!; });
+          break;
+        }
+        await new Promise((res) => setTimeout(res, Math.min(1_000, Math.max(5, r.pollInMs))));
+      }
+    }
+    todo = next;
+    if (todo.length > 0) await new Promise((res) => setTimeout(res, 20));
+  }
+  return { outcomes: outcomes as PushOutcome[], submissions };
+}
+
 let keySeq = 0;
 const key = (tag: string) => `contract-${tag}-${process.pid}-${Date.now()}-${++keySeq}`;
 
@@ -109,7 +156,7 @@ export function defineConnectorContract(h: ContractHarness): void {
     const signal = () => AbortSignal.timeout(15_000);
     const push = async (items: Array<ContractItem & { quantity: number; expected: number | null }>, tag = 'p') => {
       const req: PushItem[] = items.map((i) => ({ sku: i.sku, channelLocation: i.channelLocation, quantity: i.quantity, expected: i.expected, idempotencyKey: key(tag) }));
-      return c.publisher!.push(req, signal());
+      return pushSettled(c.publisher!, req, signal());
     };
     /** Pushes until acknowledged, following compare-and-set answers as the engine does. */
     const pushUntilOk = async (item: ContractItem, quantity: number) => {
@@ -175,7 +222,7 @@ export function defineConnectorContract(h: ContractHarness): void {
       const next = figures.map((x) => ({ ...x, expected: x.quantity, quantity: x.quantity + 10 }));
       const r = await push(next);
       expect(r.outcomes).toHaveLength(next.length);
-      expect(r.outcomes.every((o) => o.ok)).toBe(true);
+      expect(r.outcomes.every((o) => o.ok === true)).toBe(true);
       for (const x of next) expect(await f.shown(x)).toBe(x.quantity);
     });
 
@@ -184,9 +231,9 @@ export function defineConnectorContract(h: ContractHarness): void {
       const item = f.items[0]!;
       const cur = await f.shown(item);
       const req: PushItem[] = [{ ...item, quantity: 3, expected: cur, idempotencyKey: key('idem') }];
-      expect((await c.publisher!.push(req, signal())).outcomes[0]!.ok).toBe(true);
+      expect((await pushSettled(c.publisher!, req, signal())).outcomes[0]!.ok).toBe(true);
       await f.setShown(item, 20); // the channel moves on after our push
-      const again = await c.publisher!.push(req, signal());
+      const again = await pushSettled(c.publisher!, req, signal());
       expect(again.outcomes).toHaveLength(1);
       expect(await f.shown(item)).toBe(20); // the replay did not set 3 again over the newer figure
     });
@@ -207,6 +254,24 @@ export function defineConnectorContract(h: ContractHarness): void {
       const ok = await push([{ ...item, quantity: 4, expected: 9 }]);
       expect(ok.outcomes[0]!.ok).toBe(true);
       expect(await f.shown(item)).toBe(4);
+    });
+
+    it('settles a bulk push (asynchronous where the publisher submits), and a repeated poll applies nothing again', async () => {
+      if (h.inboundOnly || !f.bulkItems) return;
+      const p = c.publisher!;
+      const items = f.bulkItems.map((it, i) => ({ ...it, quantity: 30 + (i % 7), expected: null }));
+      const r = await push(items, 'bulk');
+      expect(r.outcomes.every((o) => o.ok === true)).toBe(true);
+      for (const it of items) expect(await f.shown(it)).toBe(it.quantity);
+      if (p.poll) expect(r.submissions.size).toBeGreaterThan(0);
+      // The channel moves on; polling the settled submission again (a restarted engine would) resends nothing.
+      await f.setShown(items[0]!, 1);
+      for (const [id, subItems] of r.submissions) {
+        const again = await p.poll!({ id, items: subItems }, signal());
+        expect(again.pending).toBe(false);
+        if (!again.pending) expect(again.outcomes.every((o) => o.ok)).toBe(true);
+      }
+      expect(await f.shown(items[0]!)).toBe(1);
     });
 
     it('answers "not listed" for an item the channel does not have, and reads it back as null', async () => {

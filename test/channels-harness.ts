@@ -19,8 +19,13 @@ export interface Api {
   type: string;
 }
 
-export async function api(s: RunningService, method: string, url: string, body?: unknown, headers: Record<string, string> = OPS): Promise<Api> {
-  const res = await fetch(`${s.url}${url}`, {
+export function api(s: RunningService, method: string, url: string, body?: unknown, headers: Record<string, string> = OPS): Promise<Api> {
+  return apiAt(String(s.url), method, url, body, headers);
+}
+
+/** `api` against a service by its base URL (one running as a child process). */
+export async function apiAt(base: string, method: string, url: string, body?: unknown, headers: Record<string, string> = OPS): Promise<Api> {
+  const res = await fetch(`${base}${url}`, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),

@@ -4,14 +4,11 @@
 // shows a figure older than one it already showed (a stale higher value is never pushed after a
 // newer lower one). Also: pending rows survive a new runner (the outbox is the only state).
 import fc from 'fast-check';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushItem, PushOutcome, StockPublisher } from '../connectors/channel-connector.js';
-import { createChannelMetrics } from '../src/channels/channel-metrics.js';
-import { ChannelRunner } from '../src/channels/channel-runner.js';
 import { checkDrift } from '../src/channels/drift-check.js';
 import { enqueueFigures, outboxSummary } from '../src/channels/outbox.js';
+import { startBareRunner } from './support/channel-runner.js';
 import { openTestDb, type TestDatabase } from './support/test-database.js';
 
 /** An in-memory channel with compare-and-set, as Shopify's changeFromQuantity behaves. */
@@ -65,7 +62,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 
 let t: TestDatabase;
 let run = 0;
-const logger = pino({ level: 'silent' });
 
 beforeAll(async () => {
   t = await openTestDb('pg');
@@ -74,14 +70,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function runner(channelId: string) {
-  const r = new ChannelRunner({
-    db: t.db, channelId, connector: { channelId, kind: 'custom' }, limits: { ratePerSecond: 1e9, burst: 1e9 },
-    metrics: createChannelMetrics(new Registry()), logger,
-  });
-  await r.start();
-  return r;
-}
+const runner = (channelId: string) => startBareRunner(t.db, channelId);
 
 describe('channel outbox', () => {
   it('ends with the latest figure everywhere and never shows an older figure after a newer one', async () => {

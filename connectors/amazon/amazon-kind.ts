@@ -1,18 +1,22 @@
 // The `amazon` kind (contract §8): an Amazon seller account through the Selling Partner API.
-// - Push: patchListingsItem on /attributes/fulfillment_availability, one SKU per call, within
-//   the operation's published 5/s burst 5 (the SP-API client's bucket, corrected from
-//   x-amzn-RateLimit-Limit, backs off on 429). SP-API has no compare-and-set: an expected figure
-//   is checked against getListingsItem just before the patch. Bulk feeds (listings-feed.ts,
-//   push-plan.ts) are built but not used here yet: a feed's outcome arrives minutes later, and
-//   StockPublisher.push answers synchronously (see connectors/README.md).
+// - Push: a few SKUs by patchListingsItem on /attributes/fulfillment_availability (one SKU per
+//   call, 5/s burst 5), a bulk change by JSON_LISTINGS_FEED (listings-feed-client.ts), chosen
+//   by volume and what the SP-API client's buckets hold (push-plan.ts). The buckets follow each
+//   operation's published plan, are corrected from x-amzn-RateLimit-Limit and back off on 429.
+//   A feed answers `pending` with its feed id; the engine polls it (getFeed, then the processing
+//   report) and settles each SKU. SP-API has no compare-and-set: a patch's expected figure is
+//   checked against getListingsItem just before it; a feed sets absolute figures unchecked (the
+//   outbox never lets a newer figure overtake one still in a feed).
 // - Orders: the scheduled pull polls getOrders from a durable cursor (order-poller.ts) into the
 //   engine's orders sink, routed over fulfilmentLocationIds; AFN orders touch nothing.
 // - Network scope: one figure per SKU for the whole pool.
 import { z } from 'zod';
-import type { ChannelConnector, ChannelKindDefinition, ConnectorContext, PullReport, PushItem, PushOutcome, StockPublisher } from '../channel-connector.js';
-import { availabilityPatch, issueOutcome } from './listings-feed.js';
+import type { ChannelConnector, ChannelKindDefinition, ConnectorContext, PullReport, PushItem, PushOutcome, StockPublisher, SubmissionAnswer } from '../channel-connector.js';
+import { availabilityPatch, issueOutcome, MAX_FEED_MESSAGES, type UpdateOutcome } from './listings-feed.js';
+import { ListingsFeedClient, TurnaroundEstimate } from './listings-feed-client.js';
 import { DEFAULT_LWA_URL, LwaError, LwaTokenSource } from './lwa-token.js';
 import { AmazonOrderPoller } from './order-poller.js';
+import { planBatchSize, planPush, type Budget } from './push-plan.js';
 import { SpApiCallError, SpApiClient } from './sp-api-client.js';
 import type { PostalLookup } from '../../src/routing/postal-code.js';
 
@@ -30,18 +34,25 @@ export const amazonSettingsSchema = z.object({
   endpoint: z.url({ protocol: /^https?$/ }).optional().describe('SP-API base URL'),
   lwaUrl: z.url({ protocol: /^https?$/ }).optional(),
   rateScale: z.number().min(1).max(1000).default(1).describe('multiplies the published rates: only for a sped-up stand-in (tests, demos)'),
+  pushBy: z.enum(['auto', 'patch', 'feed']).default('auto').describe('auto: patch or feed by volume and rate budget'),
+  feedTurnaroundSeconds: z.number().min(1).max(86_400).default(120)
+    .describe('how long a feed is expected to take until feeds have been seen (then measured); divided by rateScale'),
 }).strict();
 
 export type AmazonSettings = z.infer<typeof amazonSettingsSchema>;
 
 const PATCH_RATE = 5;
 const PATCH_BURST = 5;
+/** Most items one push call carries (one feed; the report of 10,000 messages is a few MB). */
+const MAX_ITEMS_PER_CALL = Math.min(10_000, MAX_FEED_MESSAGES);
 
 class AmazonConnector implements ChannelConnector {
   readonly kind = 'amazon' as const;
   readonly publisher: StockPublisher;
   private readonly sp: SpApiClient;
   private readonly poller: AmazonOrderPoller;
+  private readonly feeds: ListingsFeedClient;
+  private readonly turnaround: TurnaroundEstimate;
 
   constructor(private readonly ctx: ConnectorContext<AmazonSettings>, postal?: PostalLookup) {
     const s = ctx.settings;
@@ -51,16 +62,39 @@ class AmazonConnector implements ChannelConnector {
       sp: this.sp, marketplaceId: s.marketplaceIds[0]!, state: ctx.state, sink: ctx.orders, fulfilmentLocationIds: s.fulfilmentLocationIds, postal,
       quarantine: (orderRef, reason, payload) => ctx.quarantine([{ channelRef: orderRef, reason, payload }]),
     });
+    this.feeds = new ListingsFeedClient({ sp: this.sp, sellerId: s.sellerId, marketplaceIds: s.marketplaceIds });
+    this.turnaround = new TurnaroundEstimate((s.feedTurnaroundSeconds * 1000) / s.rateScale);
     this.publisher = {
-      maxItemsPerCall: PATCH_BURST,
-      cost: (n) => n,
+      maxItemsPerCall: MAX_ITEMS_PER_CALL,
+      // The engine's bucket is patchListingsItem's plan; a feed call costs a burst's worth.
+      cost: (n) => Math.min(n, PATCH_BURST),
+      batchSize: (due) => this.batchSize(due),
       push: (items, signal) => this.push(items, signal),
+      poll: (submission, signal) => this.poll(submission.id, submission.items, signal),
       readBack: async (keys, signal) => {
         const out: Array<number | null> = [];
         for (const k of keys) out.push(await this.shown(k.sku, signal));
         return out;
       },
     };
+  }
+
+  /** What the SP-API client's buckets hold now: the remaining rate budget. */
+  private budget(): Budget {
+    const patch = this.sp.bucket('patchListingsItem');
+    const feed = this.sp.bucket('createFeed');
+    const mode = this.ctx.settings.pushBy;
+    return {
+      patchTokens: patch.available(), patchPerSecond: patch.perSecond,
+      // pushBy 'patch': no feed is ever worth it; 'feed': every item is.
+      feedTokens: mode === 'patch' ? 0 : feed.available(), feedPerSecond: feed.perSecond,
+      feedTurnaroundMs: mode === 'feed' ? 0 : this.turnaround.ms,
+    };
+  }
+
+  private batchSize(due: number): number {
+    if (this.ctx.settings.pushBy === 'feed') return due;
+    return planBatchSize(due, this.budget(), PATCH_BURST);
   }
 
   get channelId(): string {
@@ -85,9 +119,43 @@ class AmazonConnector implements ChannelConnector {
   }
 
   private async push(items: readonly PushItem[], signal: AbortSignal): Promise<{ outcomes: PushOutcome[] }> {
-    const outcomes: PushOutcome[] = [];
-    for (const item of items) outcomes.push(await this.pushOne(item, signal));
+    const outcomes: PushOutcome[] = items.map(() => ({ ok: 'deferred' }));
+    const index = new Map(items.map((it, i) => [it, i]));
+    const plan = this.ctx.settings.pushBy === 'feed'
+      ? { patch: [], deferred: [], feeds: chunks(items, MAX_FEED_MESSAGES) }
+      : planPush(items, this.budget());
+    for (const feed of plan.feeds) {
+      let answer: PushOutcome[];
+      try {
+        const feedId = await this.feeds.submit(feed, signal);
+        answer = feed.map(() => ({ ok: 'pending', submissionId: feedId, pollInMs: this.turnaround.ms }));
+      } catch (err) {
+        answer = feed.map(() => failure(err));
+      }
+      feed.forEach((it, i) => { outcomes[index.get(it)!] = answer[i]!; });
+    }
+    for (const item of plan.patch) outcomes[index.get(item)!] = await this.pushOne(item, signal);
+    await this.quarantineRefused(items, outcomes);
     return { outcomes };
+  }
+
+  /** A feed's result: pending, or one outcome per item from the processing report. */
+  private async poll(feedId: string, items: readonly PushItem[], signal: AbortSignal): Promise<SubmissionAnswer> {
+    const r = await this.feeds.result(feedId, items, this.turnaround, signal);
+    if (r.pending) return { pending: true, pollInMs: r.pollInMs ?? this.turnaround.ms / 20 };
+    if (r.turnaroundMs !== undefined) this.turnaround.observe(r.turnaroundMs);
+    const outcomes = (r.outcomes ?? []).map((o) => fromUpdate(o));
+    await this.quarantineRefused(items, outcomes);
+    return { pending: false, outcomes };
+  }
+
+  /** Items Amazon refused for good (its error list, a report's ERROR issue) show in the quarantine with the reason. */
+  private async quarantineRefused(items: readonly PushItem[], outcomes: readonly PushOutcome[]): Promise<void> {
+    const refused = items.flatMap((it, i) => {
+      const o = outcomes[i];
+      return o && o.ok === false && !o.retryable && o.actual === undefined ? [{ channelRef: it.sku, reason: o.error, payload: { sku: it.sku, quantity: it.quantity } }] : [];
+    });
+    if (refused.length > 0) await this.ctx.quarantine(refused);
   }
 
   private async pushOne(item: PushItem, signal: AbortSignal): Promise<PushOutcome> {
@@ -104,9 +172,7 @@ class AmazonConnector implements ChannelConnector {
       if (r.status === 'ACCEPTED' && !error) return { ok: true };
       return issueOutcome(item.sku, error ?? { code: r.status, message: 'patch not accepted' });
     } catch (err) {
-      if (err instanceof SpApiCallError) return { ok: false, error: err.message, retryable: err.retryable };
-      if (err instanceof LwaError) return { ok: false, error: `LWA: ${err.message}`, retryable: err.retryable };
-      return { ok: false, error: (err as Error).message, retryable: true };
+      return failure(err);
     }
   }
 
@@ -114,6 +180,22 @@ class AmazonConnector implements ChannelConnector {
     const r = await this.poller.poll(signal);
     return { ingested: 0, duplicates: 0, quarantined: 0, orders: r.orders, notes: [`orders polled up to ${r.windowEnd} (${r.pages} pages, ${r.ignored} ignored)`] };
   }
+}
+
+function failure(err: unknown): PushOutcome & { ok: false } {
+  if (err instanceof SpApiCallError) return { ok: false, error: err.message, retryable: err.retryable };
+  if (err instanceof LwaError) return { ok: false, error: `LWA: ${err.message}`, retryable: err.retryable };
+  return { ok: false, error: (err as Error).message, retryable: true };
+}
+
+function fromUpdate(o: UpdateOutcome): PushOutcome & { ok: boolean } {
+  return o.ok ? { ok: true } : o;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 export const amazonKind: ChannelKindDefinition<AmazonSettings> = {

@@ -1,8 +1,8 @@
 // Patch or feed, with no I/O. patchListingsItem sets one SKU at once and is cheap in latency but
 // allows 5 a second; a JSON_LISTINGS_FEED carries up to 25,000 SKUs but createFeed allows one a
 // couple of minutes and Amazon takes minutes to process it. Given what is waiting and what the
-// buckets hold, send by patch what patches can finish before a feed would, and the rest by one
-// feed; the most urgent items (the engine's order: zero and low stock first) go by patch.
+// buckets hold, send by patch what patches can finish before a feed would, and the rest by
+// feeds; the most urgent items (the engine's order: zero and low stock first) go by patch.
 import { MAX_FEED_MESSAGES } from './listings-feed.js';
 
 export interface Budget {
@@ -17,7 +17,10 @@ export interface Budget {
 }
 
 export interface PushPlan<T> {
+  /** Patched in this call (the bucket's tokens now; at least one). */
   patch: T[];
+  /** Left for later calls: patches will reach them before a feed would, or no feed can be created now. */
+  deferred: T[];
   /** Zero or more feeds, each at most MAX_FEED_MESSAGES items. */
   feeds: T[][];
 }
@@ -34,17 +37,41 @@ export function feedFinishMs(b: Pick<Budget, 'feedTokens' | 'feedPerSecond' | 'f
   return wait + b.feedTurnaroundMs;
 }
 
-/** `items` in priority order (most urgent first). */
+/**
+ * Patches go a little slower than their bucket allows (each is a call, after a getListingsItem
+ * check, between our outbox's round trips), while one more item in a feed costs nothing: plan
+ * patches at this share of the rate, so they finish before the feed rather than after it.
+ */
+const PATCH_PACE = 0.8;
+
+/** How many items patches can finish no later than a feed created now would be processed. */
+export function patchableBeforeFeed(b: Budget): number {
+  return Math.floor(b.patchTokens) + Math.floor((feedFinishMs(b) / 1000) * b.patchPerSecond * PATCH_PACE);
+}
+
+/**
+ * `items` in priority order (most urgent first). The most urgent go by patch now, as many as
+ * the bucket holds; the least urgent by feed when there are more than patches could finish
+ * before that feed and a feed can be created now; the rest wait for the next call's tokens.
+ */
 export function planPush<T>(items: readonly T[], b: Budget): PushPlan<T> {
-  const viaFeed = feedFinishMs(b);
-  // Patches that go out no later than the feed would be done.
-  const patchable = Math.floor(b.patchTokens) + Math.floor((viaFeed / 1000) * b.patchPerSecond);
-  if (items.length <= patchable) return { patch: [...items], feeds: [] };
-  const patch = items.slice(0, Math.floor(b.patchTokens));
-  const rest = items.slice(patch.length);
+  const now = Math.min(items.length, Math.max(1, Math.floor(b.patchTokens)));
+  const patch = items.slice(0, now);
+  const patchable = Math.max(now, patchableBeforeFeed(b));
+  if (items.length <= patchable || b.feedTokens < 1) return { patch, deferred: items.slice(now), feeds: [] };
+  const deferred = items.slice(now, patchable);
+  const rest = items.slice(patchable);
   const feeds: T[][] = [];
   for (let i = 0; i < rest.length; i += MAX_FEED_MESSAGES) feeds.push(rest.slice(i, i + MAX_FEED_MESSAGES));
-  return { patch, feeds };
+  // Feeds beyond createFeed's tokens wait for a later call rather than block this one.
+  const creatable = Math.floor(b.feedTokens);
+  return { patch, deferred: [...deferred, ...feeds.slice(creatable).flat()], feeds: feeds.slice(0, creatable) };
+}
+
+/** How many of `due` waiting items the next call should carry under `planPush` (nothing deferred in the common case). */
+export function planBatchSize(due: number, b: Budget, patchBurst: number): number {
+  if (due > patchableBeforeFeed(b) && b.feedTokens >= 1) return due;
+  return Math.max(1, Math.min(due, patchBurst, Math.floor(b.patchTokens)));
 }
 
 /**

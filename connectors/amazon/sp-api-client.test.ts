@@ -59,6 +59,20 @@ describe('SpApiClient', () => {
     expect(amazon.violations).toEqual([]);
   });
 
+  it('follows x-amzn-RateLimit-Limit when the account\'s plan is below the model\'s', async () => {
+    amazon = await new AmazonStandIn().start();
+    amazon.limits.setRate('patchListingsItem', 2);
+    amazon.setListing('A-1', 0);
+    const sp = client(amazon);
+    for (let q = 1; q <= 10; q++) {
+      await sp.call('patchListingsItem', 'PATCH', `/listings/2021-08-01/items/${amazon.sellerId}/A-1`, { query: { marketplaceIds: amazon.marketplaceId }, body: patch(q) });
+    }
+    expect(sp.bucket('patchListingsItem').perSecond).toBeCloseTo(2 * 0.9);
+    // Paced at the advertised 2/s after the burst, so at most the odd 429, not one per call.
+    expect(amazon.calls.filter((c) => c.status === 429).length).toBeLessThanOrEqual(1);
+    expect(amazon.listingQuantity('A-1')).toBe(10);
+  });
+
   it('throws what cannot be fixed by retrying, with the error list', async () => {
     amazon = await new AmazonStandIn().start();
     const sp = client(amazon);

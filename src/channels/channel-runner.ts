@@ -5,7 +5,7 @@ import type { ChannelConnector, PushItem, PushOutcome, StockPublisher } from '..
 import type { Database } from '../db/database.js';
 import { backoffMs } from './channel-figures.js';
 import type { ChannelMetrics } from './channel-metrics.js';
-import { idempotencyKey, leaseDue, nextDueInMs, releaseLeases, settle, type OutboxRow, type Settlement } from './outbox.js';
+import { abandonSubmissions, claimSubmission, countDue, extendSubmission, idempotencyKey, leaseDue, nextDueInMs, releaseLeases, settle, type OutboxRow, type Settlement } from './outbox.js';
 import { TokenBucket, type BucketLimits } from './token-bucket.js';
 
 export interface ChannelError {
@@ -23,6 +23,13 @@ const LEASE_MS = 15_000;
 const IDLE_POLL_MS = 1_000;
 /** CAS-stale retries go at once this many times, then back off like any retryable failure. */
 const STALE_FAST_RETRIES = 3;
+/** A poll call's deadline; a claimed submission is polled by nobody else meanwhile. */
+const POLL_TIMEOUT_MS = 15_000;
+const POLL_CLAIM_MS = 20_000;
+/** First poll of a submission when the publisher names no time. */
+const DEFAULT_POLL_MS = 1_000;
+/** Most due rows counted for `batchSize` (a feed carries at most 25,000). */
+const DUE_COUNT_CAP = 25_000;
 
 export interface RunnerOptions {
   db: Database;
@@ -76,7 +83,18 @@ export class ChannelRunner {
   async start(): Promise<void> {
     await this.o.connector.start?.();
     this.running = true;
-    if (this.o.connector.publisher) this.loop = this.run(this.o.connector.publisher);
+    const publisher = this.o.connector.publisher;
+    if (publisher && !publisher.poll) await this.abandonSubmissions();
+    if (publisher) this.loop = this.run(publisher);
+  }
+
+  /**
+   * Submissions left by a connector that could poll them (the channel's kind or settings changed
+   * since) cannot be followed by this one: their figures go again as ordinary pushes.
+   */
+  private async abandonSubmissions(): Promise<void> {
+    const n = await abandonSubmissions(this.o.db, this.o.channelId);
+    if (n > 0) this.reportError({ message: `${n} items of submissions this connector cannot poll are pushed again`, retryable: true });
   }
 
   async stop(): Promise<void> {
@@ -126,6 +144,7 @@ export class ChannelRunner {
       let pushed = 0;
       try {
         pushed = await this.pushOnce(publisher);
+        if (publisher.poll) pushed += await this.pollOnce(publisher);
       } catch (err) {
         this.reportError({ message: `push loop: ${(err as Error).message}`, retryable: true });
         this.o.logger.warn({ err, channel: this.o.channelId }, 'channel push loop failed; retrying');
@@ -144,18 +163,25 @@ export class ChannelRunner {
     }
   }
 
+  private pushItem(r: OutboxRow): PushItem {
+    return {
+      sku: r.sku, channelLocation: r.channelLocation === '' ? null : r.channelLocation, quantity: r.quantity,
+      expected: r.ackedQuantity, idempotencyKey: idempotencyKey(this.o.channelId, r, r.ackedQuantity),
+    };
+  }
+
   /** Leases one call's worth of due rows, pushes them within the rate limit, settles them. */
   async pushOnce(publisher: StockPublisher): Promise<number> {
-    const rows = await leaseDue(this.o.db, this.o.channelId, publisher.maxItemsPerCall, LEASE_MS);
+    const size = publisher.batchSize
+      ? Math.max(1, Math.min(publisher.maxItemsPerCall, publisher.batchSize(await countDue(this.o.db, this.o.channelId, DUE_COUNT_CAP))))
+      : publisher.maxItemsPerCall;
+    const rows = await leaseDue(this.o.db, this.o.channelId, size, LEASE_MS);
     if (rows.length === 0) return 0;
     if (!(await this.takeTokens(publisher.cost(rows.length)))) {
       await releaseLeases(this.o.db, this.o.channelId, rows);
       return 0;
     }
-    const items: PushItem[] = rows.map((r) => ({
-      sku: r.sku, channelLocation: r.channelLocation === '' ? null : r.channelLocation, quantity: r.quantity,
-      expected: r.ackedQuantity, idempotencyKey: idempotencyKey(this.o.channelId, r, r.ackedQuantity),
-    }));
+    const items = rows.map((r) => this.pushItem(r));
     let results: Settlement[];
     try {
       const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(PUSH_TIMEOUT_MS)]);
@@ -164,24 +190,59 @@ export class ChannelRunner {
         this.bucket.pauseUntil(this.now() + answer.retryAfterMs, this.now());
         this.o.metrics.throttledWaits.inc({ channel: this.o.channelId });
       }
-      results = rows.map((row, i) => this.settlementOf(row, answer.outcomes[i]));
+      results = rows.map((row, i) => this.settlementOf(row, answer.outcomes[i], publisher, i));
     } catch (err) {
       const message = `push failed: ${(err as Error).message}`;
       this.reportError({ message, retryable: true });
       results = rows.map((row) => ({ kind: 'retry', row, error: message, delayMs: backoffMs(row.attempts) }));
     }
+    await this.record(results);
+    return results.filter((r) => r.kind !== 'deferred').length;
+  }
+
+  /**
+   * Polls one submission that is due (a feed a push answered `pending` for, also one left by a
+   * process that died) and settles its rows from the result, or moves its next poll.
+   */
+  async pollOnce(publisher: StockPublisher): Promise<number> {
+    const sub = await claimSubmission(this.o.db, this.o.channelId, POLL_CLAIM_MS);
+    if (!sub) return 0;
+    try {
+      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(POLL_TIMEOUT_MS)]);
+      const answer = await publisher.poll!({ id: sub.id, items: sub.rows.map((r) => this.pushItem(r)) }, signal);
+      if (answer.pending) {
+        await extendSubmission(this.o.db, this.o.channelId, sub.id, Math.max(0, answer.pollInMs));
+        return 0;
+      }
+      await this.record(sub.rows.map((row, i) => this.settlementOf(row, answer.outcomes[i], publisher, i)));
+      return sub.rows.length;
+    } catch (err) {
+      if (this.abort.signal.aborted) return 0; // stopping: the claim lapses and the next process polls it
+      this.reportError({ message: `poll of submission ${sub.id} failed: ${(err as Error).message}`, retryable: true });
+      await extendSubmission(this.o.db, this.o.channelId, sub.id, backoffMs(3));
+      return 0;
+    }
+  }
+
+  private async record(results: Settlement[]): Promise<void> {
     await settle(this.o.db, this.o.channelId, results);
     const ok = results.filter((r) => r.kind === 'ok').length;
     if (ok > 0) {
       this.lastPushAt = new Date(this.now()).toISOString();
       this.o.metrics.pushes.inc({ channel: this.o.channelId }, ok);
     }
-    for (const r of results) if (r.kind !== 'ok') this.o.metrics.pushFailures.inc({ channel: this.o.channelId, kind: r.kind });
-    return rows.length;
+    for (const r of results) {
+      if (r.kind !== 'ok' && r.kind !== 'submitted' && r.kind !== 'deferred') this.o.metrics.pushFailures.inc({ channel: this.o.channelId, kind: r.kind });
+    }
   }
 
-  private settlementOf(row: OutboxRow, outcome: PushOutcome | undefined): Settlement {
+  private settlementOf(row: OutboxRow, outcome: PushOutcome | undefined, publisher: StockPublisher, index: number): Settlement {
     if (!outcome) return { kind: 'retry', row, error: 'no outcome for this item', delayMs: backoffMs(row.attempts) };
+    if (outcome.ok === 'deferred') return { kind: 'deferred', row };
+    if (outcome.ok === 'pending') {
+      if (!publisher.poll) return { kind: 'retry', row, error: 'the publisher answered pending but cannot be polled', delayMs: backoffMs(row.attempts) };
+      return { kind: 'submitted', row, submissionId: outcome.submissionId, index, pollInMs: outcome.pollInMs ?? DEFAULT_POLL_MS };
+    }
     if (outcome.ok) return { kind: 'ok', row };
     if (outcome.actual !== undefined) {
       // The channel already shows our figure: that is an acknowledgement.

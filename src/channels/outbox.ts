@@ -28,7 +28,11 @@ export type Settlement =
   | { kind: 'stale'; row: OutboxRow; actual: number; error: string; delayMs: number }
   | { kind: 'retry'; row: OutboxRow; error: string; delayMs: number }
   /** Not listed on the channel, or refused for good: parked until a new figure or a sync. */
-  | { kind: 'park'; row: OutboxRow; error: string };
+  | { kind: 'park'; row: OutboxRow; error: string }
+  /** Taken into an asynchronous submission: polled from `pollInMs` on, settled by its result. */
+  | { kind: 'submitted'; row: OutboxRow; submissionId: string; index: number; pollInMs: number }
+  /** Not attempted: the lease is given back, no attempt counted. */
+  | { kind: 'deferred'; row: OutboxRow };
 
 const CHUNK = 5_000;
 
@@ -83,7 +87,7 @@ export async function leaseDue(db: Sql, channelId: string, limit: number, leaseM
     `WITH due AS (
        SELECT sku, channel_location FROM channel_outbox
         WHERE channel_id = $1 AND version > acked_version AND parked IS NULL AND not_before <= now()
-          AND (leased_until IS NULL OR leased_until < now())
+          AND (leased_until IS NULL OR leased_until < now()) AND submission IS NULL
         ORDER BY priority, not_before LIMIT $2 FOR UPDATE SKIP LOCKED)
      UPDATE channel_outbox o SET leased_until = now() + $3 * interval '1 millisecond'
        FROM due WHERE o.channel_id = $1 AND o.sku = due.sku AND o.channel_location = due.channel_location
@@ -91,6 +95,17 @@ export async function leaseDue(db: Sql, channelId: string, limit: number, leaseM
     [channelId, limit, leaseMs],
   );
   return rows.map(toRow).sort((a, b) => a.priority - b.priority);
+}
+
+/** How many rows are due for a push now, counting at most `cap` (a publisher sizing its batches by volume). */
+export async function countDue(db: Sql, channelId: string, cap: number): Promise<number> {
+  const rows = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM channel_outbox
+        WHERE channel_id = $1 AND version > acked_version AND parked IS NULL AND not_before <= now()
+          AND (leased_until IS NULL OR leased_until < now()) AND submission IS NULL LIMIT $2) d`,
+    [channelId, cap],
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** When the next row becomes due (ms from now; 0 = now), or null when nothing is pending. */
@@ -106,19 +121,28 @@ export async function nextDueInMs(db: Sql, channelId: string): Promise<number | 
 
 export async function settle(db: Sql, channelId: string, results: readonly Settlement[]): Promise<void> {
   if (results.length === 0) return;
+  // A settlement of a submitted row names the submitted version and figure (row.version and
+  // row.quantity), so `o.version = u.v` still tells whether a newer figure arrived meanwhile.
   await db.query(
     `WITH locked AS MATERIALIZED (${LOCK_IN_KEY_ORDER})
      UPDATE channel_outbox o SET
        acked_quantity = CASE u.kind WHEN 'ok' THEN u.q WHEN 'stale' THEN u.actual ELSE o.acked_quantity END,
        acked_version = CASE WHEN u.kind = 'ok' AND o.version = u.v THEN u.v ELSE o.acked_version END,
        acked_at = CASE WHEN u.kind = 'ok' THEN now() ELSE o.acked_at END,
-       attempts = CASE WHEN u.kind = 'ok' THEN 0 ELSE o.attempts + 1 END,
-       not_before = CASE WHEN u.kind IN ('retry', 'stale') AND o.version = u.v THEN now() + u.delay * interval '1 millisecond' ELSE now() END,
+       attempts = CASE WHEN u.kind = 'ok' THEN 0 WHEN u.kind IN ('submitted', 'deferred') THEN o.attempts ELSE o.attempts + 1 END,
+       not_before = CASE WHEN u.kind IN ('retry', 'stale') AND o.version = u.v THEN now() + u.delay * interval '1 millisecond'
+                         WHEN u.kind IN ('submitted', 'deferred') THEN o.not_before ELSE now() END,
        parked = CASE WHEN u.kind = 'park' AND o.version = u.v THEN u.err ELSE o.parked END,
-       last_error = CASE WHEN u.kind = 'ok' THEN NULL ELSE u.err END,
-       leased_until = NULL, updated_at = now()
-     FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[])
-       AS u(sku, loc, v, kind, q, actual, err, delay), locked
+       last_error = CASE WHEN u.kind = 'ok' THEN NULL WHEN u.kind IN ('submitted', 'deferred') THEN o.last_error ELSE u.err END,
+       leased_until = CASE WHEN u.kind = 'submitted' THEN now() + u.delay * interval '1 millisecond' ELSE NULL END,
+       submission = CASE WHEN u.kind = 'submitted' THEN u.sub END,
+       submission_index = CASE WHEN u.kind = 'submitted' THEN u.idx END,
+       submitted_version = CASE WHEN u.kind = 'submitted' THEN u.v END,
+       submitted_quantity = CASE WHEN u.kind = 'submitted' THEN u.q END,
+       submitted_at = CASE WHEN u.kind = 'submitted' THEN now() END,
+       updated_at = now()
+     FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::text[], $11::int[])
+       AS u(sku, loc, v, kind, q, actual, err, delay, sub, idx), locked
      WHERE o.channel_id = $1 AND o.sku = u.sku AND o.channel_location = u.loc
        AND locked.sku = u.sku AND locked.channel_location = u.loc`,
     [
@@ -129,9 +153,69 @@ export async function settle(db: Sql, channelId: string, results: readonly Settl
       results.map((r) => r.kind),
       results.map((r) => r.row.quantity),
       results.map((r) => (r.kind === 'stale' ? r.actual : null)),
-      results.map((r) => (r.kind === 'ok' ? null : r.error.slice(0, 1000))),
-      results.map((r) => (r.kind === 'retry' || r.kind === 'stale' ? Math.round(r.delayMs) : 0)),
+      results.map((r) => (r.kind === 'ok' || r.kind === 'submitted' || r.kind === 'deferred' ? null : r.error.slice(0, 1000))),
+      results.map((r) => (r.kind === 'retry' || r.kind === 'stale' ? Math.round(r.delayMs) : r.kind === 'submitted' ? Math.round(r.pollInMs) : 0)),
+      results.map((r) => (r.kind === 'submitted' ? r.submissionId : null)),
+      results.map((r) => (r.kind === 'submitted' ? r.index : null)),
     ],
+  );
+}
+
+export interface Submission {
+  id: string;
+  /** In the order the push call carried them, with the version and figure submitted. */
+  rows: OutboxRow[];
+}
+
+/**
+ * Claims one submission due for a poll (its lease expired: the poll time came, or the process
+ * that polled it died) for `claimMs`, or null. The lease check is repeated on the locked rows,
+ * so two processes never poll one submission at once.
+ */
+export async function claimSubmission(db: Sql, channelId: string, claimMs: number): Promise<Submission | null> {
+  const rows = await db.query<Record<string, unknown>>(
+    `WITH due AS (
+       SELECT submission FROM channel_outbox
+        WHERE channel_id = $1 AND submission IS NOT NULL AND (leased_until IS NULL OR leased_until < now())
+        ORDER BY leased_until NULLS FIRST LIMIT 1),
+     locked AS MATERIALIZED (
+       SELECT o.sku, o.channel_location FROM channel_outbox o, due
+        WHERE o.channel_id = $1 AND o.submission = due.submission ORDER BY o.sku, o.channel_location FOR UPDATE OF o)
+     UPDATE channel_outbox o SET leased_until = now() + $2 * interval '1 millisecond'
+       FROM locked, due
+      WHERE o.channel_id = $1 AND o.sku = locked.sku AND o.channel_location = locked.channel_location
+        AND o.submission = due.submission AND (o.leased_until IS NULL OR o.leased_until < now())
+     RETURNING o.submission, o.submission_index, o.sku, o.channel_location, o.submitted_quantity AS quantity, o.submitted_version AS version,
+               o.acked_quantity, o.attempts, o.priority`,
+    [channelId, claimMs],
+  );
+  if (rows.length === 0) return null;
+  const ordered = [...rows].sort((a, b) => Number(a.submission_index) - Number(b.submission_index));
+  return { id: rows[0]!.submission as string, rows: ordered.map(toRow) };
+}
+
+/** Every submission of the channel is forgotten and its rows are due again (a connector that cannot poll them). */
+export async function abandonSubmissions(db: Sql, channelId: string): Promise<number> {
+  const rows = await db.query(
+    `WITH locked AS MATERIALIZED (
+       SELECT sku, channel_location FROM channel_outbox WHERE channel_id = $1 AND submission IS NOT NULL ORDER BY sku, channel_location FOR UPDATE)
+     UPDATE channel_outbox o SET submission = NULL, submission_index = NULL, submitted_version = NULL, submitted_quantity = NULL, submitted_at = NULL,
+            leased_until = NULL, not_before = now(), last_error = 'submission abandoned: pushed again', updated_at = now()
+       FROM locked WHERE o.channel_id = $1 AND o.sku = locked.sku AND o.channel_location = locked.channel_location
+     RETURNING 1`,
+    [channelId],
+  );
+  return rows.length;
+}
+
+/** The submission is still running: poll it again in `pollInMs` (its rows' lease moves there). */
+export async function extendSubmission(db: Sql, channelId: string, submissionId: string, pollInMs: number): Promise<void> {
+  await db.query(
+    `WITH locked AS MATERIALIZED (
+       SELECT sku, channel_location FROM channel_outbox WHERE channel_id = $1 AND submission = $2 ORDER BY sku, channel_location FOR UPDATE)
+     UPDATE channel_outbox o SET leased_until = now() + $3 * interval '1 millisecond' FROM locked
+      WHERE o.channel_id = $1 AND o.sku = locked.sku AND o.channel_location = locked.channel_location AND o.submission = $2`,
+    [channelId, submissionId, Math.round(pollInMs)],
   );
 }
 

@@ -88,6 +88,8 @@ export interface Call {
   at: number;
   /** Feed messages or patched SKUs this call carried (for convergence figures). */
   items?: number;
+  /** The SKU of a listings call (patchListingsItem, getListingsItem). */
+  sku?: string;
 }
 
 const UNAUTHORIZED = { errors: [{ code: 'Unauthorized', message: 'Access to requested resource is denied.', details: 'The access token you provided is revoked, malformed or invalid.' }] };
@@ -103,6 +105,10 @@ export class AmazonStandIn {
   /** Requests or feed documents off the models, and answers of ours off them (must stay empty in tests). */
   readonly violations: Array<{ where: string; errors: string[] }> = [];
   readonly calls: Call[] = [];
+  /** The SKUs each processed feed carried, by feed id (a SKU in two feeds was sent twice). */
+  readonly feedSkus = new Map<string, string[]>();
+  /** Every item issue a processing report carried. */
+  readonly reportedIssues: Array<{ feedId: string; sku: string; code: string }> = [];
   tokenRequests = 0;
 
   private readonly models: SwaggerModel[];
@@ -159,6 +165,14 @@ export class AmazonStandIn {
     const addr = this.server.address() as { port: number };
     this.url = `http://127.0.0.1:${addr.port}`;
     return this;
+  }
+
+  /** `settings` of an `amazon` channel on this stand-in: its credentials, URLs and rate scale. */
+  channelSettings(fulfilmentLocationIds: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      sellerId: this.sellerId, marketplaceIds: [this.marketplaceId], clientId: this.clientId, clientSecret: this.clientSecret, refreshToken: this.refreshToken,
+      fulfilmentLocationIds, endpoint: this.url, lwaUrl: this.lwaUrl, rateScale: this.opts.rateScale, ...extra,
+    };
   }
 
   /** The LWA token endpoint (settings.lwaUrl). */
@@ -275,8 +289,8 @@ export class AmazonStandIn {
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       const problems = m.validateResponse(op, status, body);
       if (problems.length) this.violations.push({ where: `response of ${op.operationId}`, errors: problems });
-      this.calls.push({ operationId: op.operationId, status, at: performance.now(), items: this.itemsOf(op, status, body, raw) });
-      send(res, status, body, { 'x-amzn-RequestId': randomUUID(), 'x-amzn-RateLimit-Limit': String(op.rate.perSecond), ...headers });
+      this.calls.push({ operationId: op.operationId, status, at: performance.now(), items: this.itemsOf(op, status, body, raw), ...(hit.params.sku ? { sku: hit.params.sku } : {}) });
+      send(res, status, body, { 'x-amzn-RequestId': randomUUID(), 'x-amzn-RateLimit-Limit': String(this.limits.plan(op.operationId).perSecond), ...headers });
     };
     // Authorisation first, as SP-API answers 403 before looking at the request.
     const token = req.headers['x-amz-access-token'];
@@ -554,11 +568,13 @@ export class AmazonStandIn {
       for (const p of problems) issues.push({ code: '100002', severity: 'ERROR', message: p });
     }
     if (!fatal && feed) {
+      this.feedSkus.set(f.feedId, feed.messages.map((m) => m.sku));
       for (const m of feed.messages) {
         processed += 1;
         const problem = (i: FeedIssue) => {
           invalid += 1;
           issues.push({ messageId: m.messageId, sku: m.sku, code: i.code, severity: i.severity ?? 'ERROR', message: i.message, attributeName: 'fulfillment_availability' });
+          this.reportedIssues.push({ feedId: f.feedId, sku: m.sku, code: i.code });
         };
         const listing = this.listings.get(m.sku);
         if (!listing) { problem({ code: '4000001', message: `The SKU '${m.sku}' does not match any listing of this seller` }); continue; }

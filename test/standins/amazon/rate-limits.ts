@@ -18,10 +18,18 @@ export class RateLimits {
     this.scale = scale;
   }
 
+  private readonly rates = new Map<string, number>();
+
   plan(operationId: string): { perSecond: number; burst: number } {
     const p = this.plans.get(operationId);
     if (!p) throw new Error(`no usage plan for ${operationId}`);
-    return p;
+    const rate = this.rates.get(operationId);
+    return rate === undefined ? p : { ...p, perSecond: rate };
+  }
+
+  /** The selling partner's own plan differs from the model's (SP-API says so in x-amzn-RateLimit-Limit). */
+  setRate(operationId: string, perSecond: number): void {
+    this.rates.set(operationId, perSecond);
   }
 
   /** True when the call may go ahead (a token taken); false for a 429. */
