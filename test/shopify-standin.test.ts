@@ -164,14 +164,18 @@ describe('Shopify stand-in: inventorySetQuantities (2026-04)', () => {
 
 describe('Shopify stand-in: cost bucket and faults', () => {
   it('answers THROTTLED with throttleStatus when the bucket is short, and recovers at the restore rate', async () => {
+    // Restore paused while the bucket is empty, so the first answer is THROTTLED however slow
+    // the machine is; then the bucket refills at the rate set.
+    shop.setRestoreRate(0);
     shop.bucket.drain();
-    shop.setRestoreRate(1000);
     const r = await gql('{ locations(first: 10) { nodes { id } } }');
     expect(r.body.errors[0].extensions.code).toBe('THROTTLED');
-    expect(r.body.extensions.cost.throttleStatus.restoreRate).toBe(1000);
-    await new Promise((res) => setTimeout(res, 50));
-    const ok = await gql('{ locations(first: 10) { nodes { id } } }');
-    expect(ok.body.data.locations.nodes).toHaveLength(2);
+    expect(r.body.extensions.cost.throttleStatus.currentlyAvailable).toBe(0);
+    expect(r.body.extensions.cost.requestedQueryCost).toBeGreaterThan(0);
+    shop.setRestoreRate(1000);
+    const at1000 = await gql('{ shop { id } }');
+    expect(at1000.body.extensions.cost.throttleStatus.restoreRate).toBe(1000);
+    await expect.poll(async () => (await gql('{ locations(first: 10) { nodes { id } } }')).body.data?.locations.nodes.length, { timeout: 5_000, interval: 20 }).toBe(2);
     shop.setRestoreRate(100);
   });
 

@@ -108,7 +108,7 @@ export class UserStore {
       await verifyPassword(password, await decoyHash());
       const failures = (t?.failures ?? 0) + 1;
       if (this.unknownFailures.size >= MAX_TRACKED_UNKNOWN) this.unknownFailures.clear();
-      this.unknownFailures.set(userId, { failures, nextAt: now + signInDelayMs(failures) });
+      this.unknownFailures.set(userId, { failures, nextAt: this.now() + signInDelayMs(failures) });
       return { kind: 'refused' };
     }
     if (row.next_ms !== null && row.next_ms > now) return { kind: 'throttled', retryAfterMs: Math.ceil(row.next_ms - now) };
@@ -118,7 +118,8 @@ export class UserStore {
         'UPDATE staff_users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts', [userId],
       );
       const delay = signInDelayMs(counted[0]?.failed_attempts ?? 0);
-      if (delay > 0) await this.db.query('UPDATE staff_users SET next_attempt_at = $2 WHERE id = $1', [userId, new Date(now + delay).toISOString()]);
+      // From when the refusal is answered, not when the attempt began: a slow hash must not eat the delay.
+      if (delay > 0) await this.db.query('UPDATE staff_users SET next_attempt_at = $2 WHERE id = $1', [userId, new Date(this.now() + delay).toISOString()]);
       return { kind: 'refused' };
     }
     await this.db.query('UPDATE staff_users SET failed_attempts = 0, next_attempt_at = NULL WHERE id = $1', [userId]);
