@@ -6,7 +6,8 @@
 //   A feed answers `pending` with its feed id; the engine polls it (getFeed, then the processing
 //   report) and settles each SKU. SP-API has no compare-and-set: a patch's expected figure is
 //   checked against getListingsItem just before it; a feed sets absolute figures unchecked (the
-//   outbox never lets a newer figure overtake one still in a feed).
+//   outbox never lets a newer figure overtake one still in a feed). A feed whose id was lost (a
+//   crash right after createFeed) is waited out by getFeeds before its rows go again.
 // - Orders: the scheduled pull polls getOrders from a durable cursor (order-poller.ts) into the
 //   engine's orders sink, routed over fulfilmentLocationIds; AFN orders touch nothing.
 // - Network scope: one figure per SKU for the whole pool.
