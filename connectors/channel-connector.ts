@@ -224,6 +224,12 @@ export type PushOutcome =
       actual?: number;
       /** The SKU is not listed at that channel location: parked, not an error, re-tried after a pull. */
       notListed?: boolean;
+      /**
+       * The submission call went out but its answer did not come back (timeout, 5xx, network):
+       * the channel may hold a submission we do not know. Only with `awaitUnknownSubmissions`,
+       * which then runs before the item is pushed again.
+       */
+      maybeSubmitted?: boolean;
     }
   /**
    * Taken into an asynchronous submission (an Amazon JSON_LISTINGS_FEED) whose result comes
@@ -263,6 +269,14 @@ export interface StockPublisher {
    * outbox rows' lease, also after a restart; it must not submit anything again.
    */
   poll?(submission: { id: string; items: readonly PushItem[] }, signal: AbortSignal): Promise<SubmissionAnswer>;
+  /**
+   * For publishers whose submission ids can be lost (a crash between the channel creating a
+   * submission and the engine storing its id): settled once every submission the channel created
+   * from `since` to `until` (our clock; the publisher adds its own margin) has finished, so none
+   * can land after a newer figure. The engine calls it before pushing again any item whose push
+   * was interrupted, and keeps those items off pushes until it answers `settled`.
+   */
+  awaitUnknownSubmissions?(window: { since: Date; until: Date }, signal: AbortSignal): Promise<{ settled: true } | { settled: false; pollInMs: number }>;
   /** What the channel shows now for each key (null: not listed), for the drift job and CAS recovery. */
   readBack(keys: ReadonlyArray<{ sku: string; channelLocation: string | null }>, signal: AbortSignal): Promise<Array<number | null>>;
 }

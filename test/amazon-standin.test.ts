@@ -248,6 +248,37 @@ describe('Amazon SP-API stand-in', () => {
     expect(amazon.violations).toEqual([]);
   });
 
+  it('lists feeds by getFeeds: filters by type, status and creation time, pages by nextToken sent alone', async () => {
+    await start({ feedQueueMs: 60_000 });
+    const tok = await token();
+    amazon.setListing('L-1', 0);
+    const feedIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const doc = await call(tok, 'POST', '/feeds/2021-06-30/documents', { contentType: 'application/json; charset=UTF-8' });
+      const body = { header: { sellerId: amazon.sellerId, version: '2.0' }, messages: [{ messageId: 1, sku: 'L-1', operationType: 'PATCH', productType: 'PRODUCT', patches: availability(i).patches }] };
+      expect((await fetch(doc.body.url, { method: 'PUT', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify(body) })).status).toBe(200);
+      const feed = await call(tok, 'POST', '/feeds/2021-06-30/feeds', { feedType: 'JSON_LISTINGS_FEED', marketplaceIds: [amazon.marketplaceId], inputFeedDocumentId: doc.body.feedDocumentId });
+      feedIds.push(feed.body.feedId);
+    }
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const first = await call(tok, 'GET', `/feeds/2021-06-30/feeds?${new URLSearchParams({ feedTypes: 'JSON_LISTINGS_FEED', processingStatuses: 'IN_QUEUE,IN_PROGRESS', createdSince: since, pageSize: '2' })}`);
+    expect(first.status).toBe(200);
+    expect(first.body.feeds).toHaveLength(2);
+    expect(first.body.feeds.every((f: { processingStatus: string }) => f.processingStatus === 'IN_QUEUE')).toBe(true);
+    const second = await call(tok, 'GET', `/feeds/2021-06-30/feeds?${new URLSearchParams({ nextToken: first.body.nextToken })}`);
+    expect(second.body.nextToken).toBeUndefined();
+    expect([...first.body.feeds, ...second.body.feeds].map((f: { feedId: string }) => f.feedId).sort()).toEqual([...feedIds].sort());
+    const done = await call(tok, 'GET', `/feeds/2021-06-30/feeds?${new URLSearchParams({ feedTypes: 'JSON_LISTINGS_FEED', processingStatuses: 'DONE' })}`);
+    expect(done.body.feeds, JSON.stringify(done.body)).toEqual([]);
+    const before = await call(tok, 'GET', `/feeds/2021-06-30/feeds?${new URLSearchParams({ feedTypes: 'JSON_LISTINGS_FEED', createdSince: since, createdUntil: new Date(Date.parse(since) + 1_000).toISOString() })}`);
+    expect(before.body.feeds).toEqual([]);
+    expect(amazon.violations).toEqual([]);
+    // nextToken must come alone; without it feedTypes is required.
+    expect((await call(tok, 'GET', `/feeds/2021-06-30/feeds?${new URLSearchParams({ nextToken: first.body.nextToken, pageSize: '2' })}`)).status).toBe(400);
+    expect((await call(tok, 'GET', '/feeds/2021-06-30/feeds?pageSize=2')).status).toBe(400);
+    expect((await call(tok, 'GET', '/feeds/2021-06-30/feeds?feedTypes=JSON_LISTINGS_FEED&pageSize=500')).status).toBe(400);
+  });
+
   it('fails a feed whose document breaks the JSON_LISTINGS_FEED schema (FATAL, and listed as a violation)', async () => {
     await start();
     const tok = await token();

@@ -6,14 +6,15 @@
 //   A feed answers `pending` with its feed id; the engine polls it (getFeed, then the processing
 //   report) and settles each SKU. SP-API has no compare-and-set: a patch's expected figure is
 //   checked against getListingsItem just before it; a feed sets absolute figures unchecked (the
-//   outbox never lets a newer figure overtake one still in a feed).
+//   outbox never lets a newer figure overtake one still in a feed). A feed whose id was lost (a
+//   crash right after createFeed) is waited out by getFeeds before its rows go again.
 // - Orders: the scheduled pull polls getOrders from a durable cursor (order-poller.ts) into the
 //   engine's orders sink, routed over fulfilmentLocationIds; AFN orders touch nothing.
 // - Network scope: one figure per SKU for the whole pool.
 import { z } from 'zod';
 import type { ChannelConnector, ChannelKindDefinition, ConnectorContext, PullReport, PushItem, PushOutcome, StockPublisher, SubmissionAnswer } from '../channel-connector.js';
 import { availabilityPatch, issueOutcome, MAX_FEED_MESSAGES, type UpdateOutcome } from './listings-feed.js';
-import { ListingsFeedClient, TurnaroundEstimate } from './listings-feed-client.js';
+import { FeedMaybeCreated, ListingsFeedClient, TurnaroundEstimate } from './listings-feed-client.js';
 import { DEFAULT_LWA_URL, LwaError, LwaTokenSource } from './lwa-token.js';
 import { AmazonOrderPoller } from './order-poller.js';
 import { planBatchSize, planPush, type Budget } from './push-plan.js';
@@ -71,6 +72,7 @@ class AmazonConnector implements ChannelConnector {
       batchSize: (due) => this.batchSize(due),
       push: (items, signal) => this.push(items, signal),
       poll: (submission, signal) => this.poll(submission.id, submission.items, signal),
+      awaitUnknownSubmissions: (window, signal) => this.awaitUnknownFeeds(window, signal),
       readBack: async (keys, signal) => {
         const out: Array<number | null> = [];
         for (const k of keys) out.push(await this.shown(k.sku, signal));
@@ -149,6 +151,17 @@ class AmazonConnector implements ChannelConnector {
     return { pending: false, outcomes };
   }
 
+  /**
+   * A push interrupted between createFeed and storing its feed id may have left a feed we do not
+   * know: settled once no JSON_LISTINGS_FEED created in the window is still queued or running
+   * (DONE, CANCELLED and FATAL feeds change nothing any more). Asked again at getFeeds' rate.
+   */
+  private async awaitUnknownFeeds(window: { since: Date; until: Date }, signal: AbortSignal): Promise<{ settled: true } | { settled: false; pollInMs: number }> {
+    const open = await this.feeds.unfinishedFeeds(window.since, window.until, signal);
+    if (open.length === 0) return { settled: true };
+    return { settled: false, pollInMs: Math.max(1000 / this.sp.bucket('getFeeds').perSecond, this.turnaround.ms / 20) };
+  }
+
   /** Items Amazon refused for good (its error list, a report's ERROR issue) show in the quarantine with the reason. */
   private async quarantineRefused(items: readonly PushItem[], outcomes: readonly PushOutcome[]): Promise<void> {
     const refused = items.flatMap((it, i) => {
@@ -183,6 +196,7 @@ class AmazonConnector implements ChannelConnector {
 }
 
 function failure(err: unknown): PushOutcome & { ok: false } {
+  if (err instanceof FeedMaybeCreated) return { ok: false, error: err.message, retryable: true, maybeSubmitted: true };
   if (err instanceof SpApiCallError) return { ok: false, error: err.message, retryable: err.retryable };
   if (err instanceof LwaError) return { ok: false, error: `LWA: ${err.message}`, retryable: err.retryable };
   return { ok: false, error: (err as Error).message, retryable: true };

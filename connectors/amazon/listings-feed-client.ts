@@ -10,6 +10,16 @@ import { SpApiCallError, type SpApiClient } from './sp-api-client.js';
 const FEEDS = '/feeds/2021-06-30';
 /** The pre-signed upload URL is signed for exactly this content type. */
 const CONTENT_TYPE = 'application/json; charset=UTF-8';
+/** Our clock (the database's) against Amazon's: a feed's createdTime may differ by this much. */
+const CLOCK_MARGIN_MS = 120_000;
+
+/** createFeed failed without a refusal (timeout, 5xx, network): Amazon may hold a feed we have no id for. */
+export class FeedMaybeCreated extends Error {
+  constructor(cause: unknown) {
+    super(`createFeed did not answer: ${(cause as Error).message}`, { cause });
+    this.name = 'FeedMaybeCreated';
+  }
+}
 
 export interface FeedResult {
   pending: boolean;
@@ -52,10 +62,38 @@ export class ListingsFeedClient {
     const doc = await this.o.sp.call<{ feedDocumentId: string; url: string }>('createFeedDocument', 'POST', `${FEEDS}/documents`, { body: { contentType: CONTENT_TYPE }, signal });
     const upload = await this.fetch(doc.url, { method: 'PUT', headers: { 'content-type': CONTENT_TYPE }, body: JSON.stringify(buildListingsFeed(this.o.sellerId, updates)), signal });
     if (!upload.ok) throw new Error(`feed upload answered ${upload.status}: ${(await upload.text()).slice(0, 200)}`);
-    const feed = await this.o.sp.call<{ feedId: string }>('createFeed', 'POST', `${FEEDS}/feeds`, {
-      body: { feedType: 'JSON_LISTINGS_FEED', marketplaceIds: [...this.o.marketplaceIds], inputFeedDocumentId: doc.feedDocumentId }, signal,
-    });
-    return feed.feedId;
+    try {
+      const feed = await this.o.sp.call<{ feedId: string }>('createFeed', 'POST', `${FEEDS}/feeds`, {
+        body: { feedType: 'JSON_LISTINGS_FEED', marketplaceIds: [...this.o.marketplaceIds], inputFeedDocumentId: doc.feedDocumentId }, signal,
+      });
+      return feed.feedId;
+    } catch (err) {
+      // A 4xx is Amazon refusing the feed: nothing was created.
+      if (err instanceof SpApiCallError && err.status >= 400 && err.status < 500) throw err;
+      throw new FeedMaybeCreated(err);
+    }
+  }
+
+  /**
+   * How many JSON_LISTINGS_FEEDs created between `since` and `until` (our clock, widened by the
+   * clock margin) are not finished (IN_QUEUE or IN_PROGRESS), counting only up to the first page
+   * that has one: getFeeds filtered by type, marketplace, status and creation time, paged with
+   * nextToken (sent alone, as the model demands). Paced by getFeeds' own plan (0.0222/s, burst 10).
+   */
+  async unfinishedFeeds(since: Date, until: Date, signal: AbortSignal): Promise<Array<{ feedId: string; createdTime: string }>> {
+    const untilMs = until.getTime() + CLOCK_MARGIN_MS;
+    let query: Record<string, string | string[]> = {
+      feedTypes: ['JSON_LISTINGS_FEED'], marketplaceIds: [...this.o.marketplaceIds], processingStatuses: ['IN_QUEUE', 'IN_PROGRESS'], pageSize: '100',
+      createdSince: new Date(since.getTime() - CLOCK_MARGIN_MS).toISOString(),
+      // createdUntil defaults to now; a time still ahead is left to that default.
+      ...(untilMs < this.now() ? { createdUntil: new Date(untilMs).toISOString() } : {}),
+    };
+    for (;;) {
+      const page = await this.o.sp.call<{ feeds: Array<{ feedId: string; processingStatus: string; createdTime: string }>; nextToken?: string }>('getFeeds', 'GET', `${FEEDS}/feeds`, { query, signal });
+      const open = page.feeds.filter((f) => f.processingStatus === 'IN_QUEUE' || f.processingStatus === 'IN_PROGRESS');
+      if (open.length > 0 || !page.nextToken) return open.map((f) => ({ feedId: f.feedId, createdTime: f.createdTime }));
+      query = { nextToken: page.nextToken };
+    }
   }
 
   /**

@@ -10,6 +10,7 @@ export const PUBLISHED_PLANS: Readonly<Record<string, { perSecond: number; burst
   createFeedDocument: { perSecond: 0.5, burst: 15 },
   createFeed: { perSecond: 0.0083, burst: 15 },
   getFeed: { perSecond: 2, burst: 15 },
+  getFeeds: { perSecond: 0.0222, burst: 10 },
   getFeedDocument: { perSecond: 0.0222, burst: 10 },
 };
 

@@ -5,7 +5,7 @@ import type { ChannelConnector, PushItem, PushOutcome, StockPublisher } from '..
 import type { Database } from '../db/database.js';
 import { backoffMs } from './channel-figures.js';
 import type { ChannelMetrics } from './channel-metrics.js';
-import { abandonSubmissions, claimSubmission, countDue, extendSubmission, idempotencyKey, leaseDue, nextDueInMs, releaseLeases, settle, type OutboxRow, type Settlement } from './outbox.js';
+import { abandonSubmissions, claimInterruptedPushes, claimSubmission, forgetPushIntents, resolveInterruptedPushes, countDue, extendSubmission, idempotencyKey, leaseDue, nextDueInMs, releaseLeases, settle, type OutboxRow, type Settlement } from './outbox.js';
 import { TokenBucket, type BucketLimits } from './token-bucket.js';
 
 export interface ChannelError {
@@ -28,6 +28,8 @@ const POLL_TIMEOUT_MS = 15_000;
 const POLL_CLAIM_MS = 20_000;
 /** First poll of a submission when the publisher names no time. */
 const DEFAULT_POLL_MS = 1_000;
+/** How long a process looking for unknown submissions holds the interrupted rows. */
+const INTERRUPTED_CLAIM_MS = 20_000;
 /** Most due rows counted for `batchSize` (a feed carries at most 25,000). */
 const DUE_COUNT_CAP = 25_000;
 
@@ -85,6 +87,7 @@ export class ChannelRunner {
     this.running = true;
     const publisher = this.o.connector.publisher;
     if (publisher && !publisher.poll) await this.abandonSubmissions();
+    if (publisher && !publisher.awaitUnknownSubmissions) await forgetPushIntents(this.o.db, this.o.channelId);
     if (publisher) this.loop = this.run(publisher);
   }
 
@@ -143,7 +146,8 @@ export class ChannelRunner {
       this.woken = false;
       let pushed = 0;
       try {
-        pushed = await this.pushOnce(publisher);
+        if (publisher.awaitUnknownSubmissions) pushed += await this.recoverInterrupted(publisher);
+        pushed += await this.pushOnce(publisher);
         if (publisher.poll) pushed += await this.pollOnce(publisher);
       } catch (err) {
         this.reportError({ message: `push loop: ${(err as Error).message}`, retryable: true });
@@ -175,7 +179,7 @@ export class ChannelRunner {
     const size = publisher.batchSize
       ? Math.max(1, Math.min(publisher.maxItemsPerCall, publisher.batchSize(await countDue(this.o.db, this.o.channelId, DUE_COUNT_CAP))))
       : publisher.maxItemsPerCall;
-    const rows = await leaseDue(this.o.db, this.o.channelId, size, LEASE_MS);
+    const rows = await leaseDue(this.o.db, this.o.channelId, size, LEASE_MS, publisher.awaitUnknownSubmissions !== undefined);
     if (rows.length === 0) return 0;
     if (!(await this.takeTokens(publisher.cost(rows.length)))) {
       await releaseLeases(this.o.db, this.o.channelId, rows);
@@ -198,6 +202,31 @@ export class ChannelRunner {
     }
     await this.record(results);
     return results.filter((r) => r.kind !== 'deferred').length;
+  }
+
+  /**
+   * Rows whose push was interrupted (the process died between leasing and settling them, or a
+   * submission call's answer was lost) may be in a submission nobody knows. They are pushed again
+   * only once the publisher says every submission created since their push began has finished:
+   * otherwise such an orphan, carrying an older figure, could land after the newer push.
+   * The window ends a push deadline plus a lease after the last intent: no process can create a
+   * submission for these rows later than that.
+   */
+  async recoverInterrupted(publisher: StockPublisher): Promise<number> {
+    const claimed = await claimInterruptedPushes(this.o.db, this.o.channelId, INTERRUPTED_CLAIM_MS);
+    if (!claimed) return 0;
+    const window = { since: claimed.since, until: new Date(claimed.until.getTime() + PUSH_TIMEOUT_MS + LEASE_MS) };
+    try {
+      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(POLL_TIMEOUT_MS)]);
+      const answer = await publisher.awaitUnknownSubmissions!(window, signal);
+      await resolveInterruptedPushes(this.o.db, this.o.channelId, claimed, answer.settled, answer.settled ? 0 : answer.pollInMs);
+      return answer.settled ? claimed.keys.length : 0;
+    } catch (err) {
+      if (this.abort.signal.aborted) return 0; // stopping: the claim lapses and the next process looks
+      this.reportError({ message: `looking for unknown submissions failed: ${(err as Error).message}`, retryable: true });
+      await resolveInterruptedPushes(this.o.db, this.o.channelId, claimed, false, backoffMs(3));
+      return 0;
+    }
   }
 
   /**
@@ -253,7 +282,10 @@ export class ChannelRunner {
     }
     if (outcome.notListed) return { kind: 'park', row, error: outcome.error || 'not listed on the channel' };
     this.reportError({ sku: row.sku, message: outcome.error, retryable: outcome.retryable });
-    if (outcome.retryable) return { kind: 'retry', row, error: outcome.error, delayMs: backoffMs(row.attempts) };
+    if (outcome.retryable) {
+      const maybeSubmitted = outcome.maybeSubmitted === true && publisher.awaitUnknownSubmissions !== undefined;
+      return { kind: 'retry', row, error: outcome.error, delayMs: backoffMs(row.attempts), ...(maybeSubmitted ? { maybeSubmitted } : {}) };
+    }
     return { kind: 'park', row, error: outcome.error };
   }
 }

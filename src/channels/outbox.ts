@@ -26,7 +26,8 @@ export type Settlement =
   | { kind: 'ok'; row: OutboxRow }
   /** The channel showed `actual`, not what we expected: retry at once with it as expected. */
   | { kind: 'stale'; row: OutboxRow; actual: number; error: string; delayMs: number }
-  | { kind: 'retry'; row: OutboxRow; error: string; delayMs: number }
+  /** `maybeSubmitted`: the push intent stays, so unknown submissions are awaited before the retry. */
+  | { kind: 'retry'; row: OutboxRow; error: string; delayMs: number; maybeSubmitted?: boolean }
   /** Not listed on the channel, or refused for good: parked until a new figure or a sync. */
   | { kind: 'park'; row: OutboxRow; error: string }
   /** Taken into an asynchronous submission: polled from `pollInMs` on, settled by its result. */
@@ -81,18 +82,22 @@ function toRow(r: Record<string, unknown>): OutboxRow {
   };
 }
 
-/** Leases up to `limit` due rows, urgent first. */
-export async function leaseDue(db: Sql, channelId: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
+/**
+ * Leases up to `limit` due rows, urgent first. `markIntent`: the rows record that a push is
+ * starting (push_intent_at), kept until it is settled, so a crash before then is noticed.
+ */
+export async function leaseDue(db: Sql, channelId: string, limit: number, leaseMs: number, markIntent = false): Promise<OutboxRow[]> {
   const rows = await db.query<Record<string, unknown>>(
     `WITH due AS (
        SELECT sku, channel_location FROM channel_outbox
         WHERE channel_id = $1 AND version > acked_version AND parked IS NULL AND not_before <= now()
-          AND (leased_until IS NULL OR leased_until < now()) AND submission IS NULL
+          AND (leased_until IS NULL OR leased_until < now()) AND submission IS NULL AND push_intent_at IS NULL
         ORDER BY priority, not_before LIMIT $2 FOR UPDATE SKIP LOCKED)
-     UPDATE channel_outbox o SET leased_until = now() + $3 * interval '1 millisecond'
+     UPDATE channel_outbox o SET leased_until = now() + $3 * interval '1 millisecond',
+            push_intent_at = CASE WHEN $4::boolean THEN now() END
        FROM due WHERE o.channel_id = $1 AND o.sku = due.sku AND o.channel_location = due.channel_location
      RETURNING o.sku, o.channel_location, o.quantity, o.version, o.acked_quantity, o.attempts, o.priority`,
-    [channelId, limit, leaseMs],
+    [channelId, limit, leaseMs, markIntent],
   );
   return rows.map(toRow).sort((a, b) => a.priority - b.priority);
 }
@@ -102,7 +107,7 @@ export async function countDue(db: Sql, channelId: string, cap: number): Promise
   const rows = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM (SELECT 1 FROM channel_outbox
         WHERE channel_id = $1 AND version > acked_version AND parked IS NULL AND not_before <= now()
-          AND (leased_until IS NULL OR leased_until < now()) AND submission IS NULL LIMIT $2) d`,
+          AND (leased_until IS NULL OR leased_until < now()) AND submission IS NULL AND push_intent_at IS NULL LIMIT $2) d`,
     [channelId, cap],
   );
   return Number(rows[0]?.n ?? 0);
@@ -140,9 +145,10 @@ export async function settle(db: Sql, channelId: string, results: readonly Settl
        submitted_version = CASE WHEN u.kind = 'submitted' THEN u.v END,
        submitted_quantity = CASE WHEN u.kind = 'submitted' THEN u.q END,
        submitted_at = CASE WHEN u.kind = 'submitted' THEN now() END,
+       push_intent_at = CASE WHEN u.maybe THEN o.push_intent_at END,
        updated_at = now()
-     FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::text[], $11::int[])
-       AS u(sku, loc, v, kind, q, actual, err, delay, sub, idx), locked
+     FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::text[], $11::int[], $12::boolean[])
+       AS u(sku, loc, v, kind, q, actual, err, delay, sub, idx, maybe), locked
      WHERE o.channel_id = $1 AND o.sku = u.sku AND o.channel_location = u.loc
        AND locked.sku = u.sku AND locked.channel_location = u.loc`,
     [
@@ -157,6 +163,7 @@ export async function settle(db: Sql, channelId: string, results: readonly Settl
       results.map((r) => (r.kind === 'retry' || r.kind === 'stale' ? Math.round(r.delayMs) : r.kind === 'submitted' ? Math.round(r.pollInMs) : 0)),
       results.map((r) => (r.kind === 'submitted' ? r.submissionId : null)),
       results.map((r) => (r.kind === 'submitted' ? r.index : null)),
+      results.map((r) => r.kind === 'retry' && r.maybeSubmitted === true),
     ],
   );
 }
@@ -219,12 +226,67 @@ export async function extendSubmission(db: Sql, channelId: string, submissionId:
   );
 }
 
+/** Rows whose push was interrupted (a push intent, its lease lapsed), claimed for `claimMs`, and the span of their intents. */
+export interface InterruptedPushes {
+  keys: Array<{ sku: string; channelLocation: string }>;
+  since: Date;
+  until: Date;
+}
+
+/** Claims every row whose push was interrupted, or null; two processes never claim the same row at once. */
+export async function claimInterruptedPushes(db: Sql, channelId: string, claimMs: number): Promise<InterruptedPushes | null> {
+  const rows = await db.query<{ sku: string; channel_location: string; at: Date | string }>(
+    `WITH due AS (
+       SELECT sku, channel_location FROM channel_outbox
+        WHERE channel_id = $1 AND push_intent_at IS NOT NULL AND (leased_until IS NULL OR leased_until < now())
+        ORDER BY sku, channel_location FOR UPDATE SKIP LOCKED)
+     UPDATE channel_outbox o SET leased_until = now() + $2 * interval '1 millisecond'
+       FROM due WHERE o.channel_id = $1 AND o.sku = due.sku AND o.channel_location = due.channel_location
+     RETURNING o.sku, o.channel_location, o.push_intent_at AS at`,
+    [channelId, claimMs],
+  );
+  if (rows.length === 0) return null;
+  const times = rows.map((r) => (r.at instanceof Date ? r.at : new Date(String(r.at))).getTime());
+  return {
+    keys: rows.map((r) => ({ sku: r.sku, channelLocation: r.channel_location })),
+    since: new Date(Math.min(...times)), until: new Date(Math.max(...times)),
+  };
+}
+
+/**
+ * Ends claimed interrupted pushes: `settled` (no unknown submission can land any more) clears
+ * their intent and makes them due now; otherwise they are looked at again in `retryInMs`.
+ */
+export async function resolveInterruptedPushes(db: Sql, channelId: string, claimed: InterruptedPushes, settled: boolean, retryInMs: number): Promise<void> {
+  await db.query(
+    `WITH locked AS MATERIALIZED (${LOCK_IN_KEY_ORDER})
+     UPDATE channel_outbox o SET
+       push_intent_at = CASE WHEN $4::boolean THEN NULL ELSE o.push_intent_at END,
+       leased_until = CASE WHEN $4::boolean THEN NULL ELSE now() + $5 * interval '1 millisecond' END,
+       not_before = CASE WHEN $4::boolean THEN now() ELSE o.not_before END, updated_at = now()
+       FROM locked WHERE o.channel_id = $1 AND o.sku = locked.sku AND o.channel_location = locked.channel_location AND o.push_intent_at IS NOT NULL`,
+    [channelId, claimed.keys.map((k) => k.sku), claimed.keys.map((k) => k.channelLocation), settled, Math.round(retryInMs)],
+  );
+}
+
+/** Push intents of a publisher that cannot look for unknown submissions are dropped (its pushes are synchronous). */
+export async function forgetPushIntents(db: Sql, channelId: string): Promise<number> {
+  const rows = await db.query(
+    `WITH locked AS MATERIALIZED (
+       SELECT sku, channel_location FROM channel_outbox WHERE channel_id = $1 AND push_intent_at IS NOT NULL ORDER BY sku, channel_location FOR UPDATE)
+     UPDATE channel_outbox o SET push_intent_at = NULL FROM locked
+      WHERE o.channel_id = $1 AND o.sku = locked.sku AND o.channel_location = locked.channel_location RETURNING 1`,
+    [channelId],
+  );
+  return rows.length;
+}
+
 /** Gives leased rows back untouched (the push never happened: shutdown, throttled before the call). */
 export async function releaseLeases(db: Sql, channelId: string, rows: readonly OutboxRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
     `WITH locked AS MATERIALIZED (${LOCK_IN_KEY_ORDER})
-     UPDATE channel_outbox o SET leased_until = NULL FROM locked
+     UPDATE channel_outbox o SET leased_until = NULL, push_intent_at = NULL FROM locked
       WHERE o.channel_id = $1 AND o.sku = locked.sku AND o.channel_location = locked.channel_location`,
     [channelId, rows.map((r) => r.sku), rows.map((r) => r.channelLocation)],
   );

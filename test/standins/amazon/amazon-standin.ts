@@ -12,6 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { ValidateFunction } from 'ajv';
+import { listFeeds } from './feed-list.js';
 import { RateLimits } from './rate-limits.js';
 import { describe, newAjv, SPEC_DIR, SwaggerModel, type Operation } from './swagger.js';
 
@@ -107,6 +108,14 @@ export class AmazonStandIn {
   readonly calls: Call[] = [];
   /** The SKUs each processed feed carried, by feed id (a SKU in two feeds was sent twice). */
   readonly feedSkus = new Map<string, string[]>();
+  /** Every quantity a patch or a feed set, in order (`via`: 'patch' or the feed id), to check that no older figure landed after a newer one. */
+  readonly listingWrites: Array<{ sku: string; quantity: number; via: string }> = [];
+  /**
+   * Fault hook: createFeed creates the feed (it is queued and will be processed) and then waits
+   * for this before answering, so a test can kill the caller in the window between Amazon
+   * creating a feed and the caller learning its id.
+   */
+  createFeedHold: ((feedId: string) => Promise<void>) | null = null;
   /** Every item issue a processing report carried. */
   readonly reportedIssues: Array<{ feedId: string; sku: string; code: string }> = [];
   tokenRequests = 0;
@@ -266,6 +275,19 @@ export class AmazonStandIn {
     this.tokens.clear();
   }
 
+  /** The SKUs a created feed's document carries (before it is processed). */
+  feedInputSkus(feedId: string): string[] {
+    const doc = this.docs.get(this.feeds.get(feedId)?.inputFeedDocumentId ?? '');
+    if (!doc?.content) return [];
+    return (JSON.parse(doc.content.toString('utf8')) as ListingsFeed).messages.map((m) => m.sku);
+  }
+
+  /** How long feeds created from now on stay queued and then processing. */
+  setFeedTiming(queueMs: number, processingMs: number): void {
+    this.opts.feedQueueMs = queueMs;
+    this.opts.feedProcessingMs = processingMs;
+  }
+
   feedStatus(feedId: string): Feed['status'] | undefined {
     return this.feeds.get(feedId)?.status;
   }
@@ -386,6 +408,11 @@ export class AmazonStandIn {
         return reply(201, { feedDocumentId: id, url: `${this.url}/feed-docs/${id}` });
       }
       case 'createFeed': return this.createFeed(op, body as { feedType: string; marketplaceIds: string[]; inputFeedDocumentId: string }, reply);
+      case 'getFeeds': {
+        const r = listFeeds(this.feeds.values(), query, this.now());
+        if ('errors' in r) return this.invalid(op, reply, r.errors);
+        return reply(200, { feeds: r.page.map((f) => this.feedView(f)), ...(r.nextToken ? { nextToken: r.nextToken } : {}) });
+      }
       case 'getFeed': {
         const f = this.feeds.get(params.feedId!);
         if (!f) return reply(404, { errors: [{ code: 'NotFound', message: 'The requested feed was not found.', details: '' }] });
@@ -513,7 +540,10 @@ export class AmazonStandIn {
     if (injected) return reply(200, { sku, status: 'INVALID', submissionId: submission, issues: [issue(injected)] });
     const quantity = fulfilmentQuantity(body.patches);
     if (quantity.error) return reply(200, { sku, status: 'INVALID', submissionId: submission, issues: [issue({ code: '90244', message: quantity.error })] });
-    if (query.get('mode') !== 'VALIDATION_PREVIEW' && quantity.value !== null) listing.quantity = quantity.value;
+    if (query.get('mode') !== 'VALIDATION_PREVIEW' && quantity.value !== null) {
+      listing.quantity = quantity.value;
+      this.listingWrites.push({ sku: params.sku!, quantity: quantity.value, via: 'patch' });
+    }
     reply(200, { sku, status: query.get('mode') === 'VALIDATION_PREVIEW' ? 'VALID' : 'ACCEPTED', submissionId: submission, issues: [] });
   }
 
@@ -528,7 +558,7 @@ export class AmazonStandIn {
     });
   }
 
-  private createFeed(op: Operation, spec: { feedType: string; marketplaceIds: string[]; inputFeedDocumentId: string }, reply: (s: number, b: unknown) => void): void {
+  private async createFeed(op: Operation, spec: { feedType: string; marketplaceIds: string[]; inputFeedDocumentId: string }, reply: (s: number, b: unknown) => void): Promise<void> {
     if (spec.feedType !== 'JSON_LISTINGS_FEED') return this.invalid(op, reply, [`feedType ${spec.feedType}: the stand-in processes JSON_LISTINGS_FEED only`]);
     const doc = this.docs.get(spec.inputFeedDocumentId);
     if (!doc || !doc.content) return this.invalid(op, reply, [`inputFeedDocumentId ${spec.inputFeedDocumentId}: no uploaded document`]);
@@ -543,6 +573,7 @@ export class AmazonStandIn {
     };
     later(this.opts.feedQueueMs, () => { if (f.status === 'IN_QUEUE') f.status = 'IN_PROGRESS'; });
     later(this.opts.feedQueueMs + this.opts.feedProcessingMs, () => this.processFeed(f, doc));
+    if (this.createFeedHold) await this.createFeedHold(feedId);
     reply(202, { feedId });
   }
 
@@ -584,7 +615,10 @@ export class AmazonStandIn {
           : m.operationType === 'PARTIAL_UPDATE' ? fulfilmentQuantity([{ op: 'replace', path: '/attributes/fulfillment_availability', value: m.attributes?.fulfillment_availability as unknown[] }])
           : { value: null, error: `operationType ${m.operationType} is not handled by the stand-in` };
         if (q.error) { problem({ code: '90244', message: q.error }); continue; }
-        if (q.value !== null) listing.quantity = q.value;
+        if (q.value !== null) {
+          listing.quantity = q.value;
+          this.listingWrites.push({ sku: m.sku, quantity: q.value, via: f.feedId });
+        }
         accepted += 1;
       }
     }
