@@ -103,7 +103,7 @@ export class ChannelEngine {
     });
     const driftCron = this.o.driftCron === undefined ? '*/5 * * * *' : this.o.driftCron;
     if (driftCron) {
-      this.drift = cron.schedule(driftCron, () => { void this.runDriftAll(); }, { noOverlap: true, name: 'channel-drift' });
+      this.drift = cron.schedule(driftCron, () => { void this.runDriftAll(); }, { noOverlap: true, name: 'channel-drift', suppressMissedWarning: true });
     }
     const reloadMs = this.o.reloadMs ?? 5_000;
     this.reload = setInterval(() => { this.applying = this.applying.then(() => this.syncWithDatabase()).catch((err: unknown) => this.o.logger.warn({ err }, 'channel reload failed')); }, reloadMs);

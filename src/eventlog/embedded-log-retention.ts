@@ -62,7 +62,7 @@ export function startEmbeddedLogRetention(db: Sql, logger: Logger, appliedOnly: 
       .finally(() => { running = null; });
     return running;
   };
-  const task: ScheduledTask = cron.schedule('*/10 * * * *', () => { void run(); }, { name: 'embedded-log-retention', noOverlap: true });
+  const task: ScheduledTask = cron.schedule('*/10 * * * *', () => { void run(); }, { name: 'embedded-log-retention', noOverlap: true, suppressMissedWarning: true });
   void run();
   return {
     async stop() {

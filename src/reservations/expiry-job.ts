@@ -36,7 +36,9 @@ export function startExpiryJob(service: ReservationService, opts: { logger: Logg
         opts.logger.warn({ err }, 'reservation expiry run failed; retrying next tick');
       }
     },
-    { name: 'reservation-expiry', noOverlap: true },
+    // A tick missed on a busy process is caught up by the next one; node-cron's own warning
+    // would go to the console around pino, once a second.
+    { name: 'reservation-expiry', noOverlap: true, suppressMissedWarning: true },
   );
   return {
     runOnce,
