@@ -18,12 +18,11 @@
 import os from 'node:os';
 import pg from 'pg';
 import { bestConvergenceMs } from '../connectors/amazon/push-plan.js';
-import { startMockKafka } from '../test/support/kafka-broker.js';
+import { startBenchInfra } from './bench-service.js';
 import { killAllServices, spawnService } from '../test/support/service-process.js';
 import { AmazonStandIn } from '../test/standins/amazon/amazon-standin.js';
 import { round } from './stats.js';
 
-const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TOKEN = 'bench-amazon-secret';
 const SCALE = Number(process.env.BENCH_AMAZON_SCALE ?? 1);
 const SKUS = Number(process.env.BENCH_AMAZON_SKUS ?? 5_000);
@@ -94,19 +93,10 @@ async function wave(base: string, db: pg.Client, amz: AmazonStandIn, skus: reado
 }
 
 export async function benchAmazonConvergence(): Promise<Record<string, unknown>> {
-  const name = `omnistock_bench_amazon_${process.pid}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
-  const broker = await startMockKafka({ topics: [{ name: 'bench.events', partitions: 8 }, { name: 'bench.atp', partitions: 4 }] });
+  const infra = await startBenchInfra('omnistock_bench_amazon', TOKEN);
+  const { dbUrl } = infra;
   const amz = await new AmazonStandIn({ rateScale: SCALE, feedQueueMs: FEED_QUEUE_MS / SCALE, feedProcessingMs: FEED_PROCESSING_MS / SCALE }).start();
-  const service = spawnService(['serve'], {
-    DATABASE_URL: dbUrl, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_EVENTS_TOPIC: 'bench.events', KAFKA_ATP_TOPIC: 'bench.atp',
-    RECONCILER_GROUP: 'bench-reconciler', API_TOKENS: `bench:${TOKEN}:events:write+stock:read+stock:write+reservations+routing+admin`, PORT: '0', LOG_LEVEL: 'info',
-  });
+  const service = spawnService(['serve'], infra.serviceEnv);
   const db = new pg.Client({ connectionString: dbUrl });
   const result: Record<string, unknown> = { scale: SCALE, feedTurnaroundMs: (FEED_QUEUE_MS + FEED_PROCESSING_MS) / SCALE, loadAverageAtStart: os.loadavg().map((x) => round(x, 2)) };
   try {
@@ -141,11 +131,7 @@ export async function benchAmazonConvergence(): Promise<Record<string, unknown>>
     await service.kill('SIGTERM').catch(() => {});
     await killAllServices();
     await amz.stop();
-    await broker.stop();
-    const a = new pg.Client({ connectionString: ADMIN_URL });
-    await a.connect();
-    await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
-    await a.end();
+    await infra.dispose();
   }
   return result;
 }

@@ -27,13 +27,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startMockKafka } from '../test/support/kafka-broker.js';
+import { startBenchInfra } from './bench-service.js';
 import { spawnService, killAllServices } from '../test/support/service-process.js';
 import { CustomChannelStandin } from '../test/support/custom-channel-standin.js';
 import { percentile, round } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TOKEN = 'bench-channels-secret';
 const SECRET = 'bench-channel-secret-0123456789';
 const LAG_SAMPLES = Number(process.env.BENCH_LAG_SAMPLES ?? 150);
@@ -189,20 +188,11 @@ async function measureLag(base: string, ch: ChannelUnderTest, skus: string[], sh
 }
 
 export async function benchChannelsSync(): Promise<Record<string, unknown>> {
-  const name = `omnistock_bench_channels_${process.pid}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
-  const broker = await startMockKafka({ topics: [{ name: 'bench.events', partitions: 8 }, { name: 'bench.atp', partitions: 4 }] });
+  const infra = await startBenchInfra('omnistock_bench_channels', TOKEN);
+  const { dbUrl } = infra;
   const lagChannel = await makeLagChannel({ ratePerSecond: 1000, burst: 2000 });
   const burstChannel = await makeBurstChannel({ ratePerSecond: 100, burst: 100 });
-  const env = {
-    DATABASE_URL: dbUrl, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_EVENTS_TOPIC: 'bench.events', KAFKA_ATP_TOPIC: 'bench.atp',
-    RECONCILER_GROUP: 'bench-reconciler', API_TOKENS: `bench:${TOKEN}:events:write+stock:read+stock:write+reservations+routing+admin`, PORT: '0', LOG_LEVEL: 'info',
-  };
+  const env = infra.serviceEnv;
   const service = spawnService(['serve'], env);
   const result: Record<string, unknown> = {};
   try {
@@ -333,11 +323,7 @@ export async function benchChannelsSync(): Promise<Record<string, unknown>> {
     await killAllServices();
     await lagChannel.stop();
     await burstChannel.stop();
-    await broker.stop();
-    const a = new pg.Client({ connectionString: ADMIN_URL });
-    await a.connect();
-    await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
-    await a.end();
+    await infra.dispose();
   }
   return result;
 }

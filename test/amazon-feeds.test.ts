@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../src/service/service.js';
 import type { Deployment } from './spine/deployments.js';
 import { pgKafkaDeployment } from './spine/deployments.js';
-import { api, counted, postEvents, putLocations, sold, startWith, waitUntil } from './channels-harness.js';
+import { amazonChannel, api, counted, postEvents, putLocations, sold, startWith, waitUntil } from './channels-harness.js';
 import { AmazonStandIn } from './standins/amazon/amazon-standin.js';
 
 const N = 800;
@@ -26,10 +26,7 @@ beforeAll(async () => {
   await putLocations(s);
   amz = await new AmazonStandIn({ rateScale: 100, ordersVisibilityLagMs: 0, feedQueueMs: 300, feedProcessingMs: 700 }).start();
   for (const sku of skus) amz.setListing(sku, 0);
-  const put = await api(s, 'PUT', '/v1/channels/amzf', {
-    kind: 'amazon', pool: ['wh-1'], bufferUnits: 0,
-    settings: amz.channelSettings(['wh-1']),
-  });
+  const put = await api(s, 'PUT', '/v1/channels/amzf', amazonChannel(amz, ['wh-1']));
   expect(put.status, JSON.stringify(put.json)).toBe(201);
 }, 120_000);
 
@@ -68,7 +65,8 @@ describe('amazon bulk pushes', () => {
     }
     // Every SKU by feed: with the default (auto) a busy machine can dribble the change in so
     // slowly that the planner patches it all, and no report would carry the errors under test.
-    const put = await api(s, 'PUT', '/v1/channels/amzf', { kind: 'amazon', pool: ['wh-1'], bufferUnits: 0, settings: { ...amz.channelSettings(['wh-1']), pushBy: 'feed' } });
+    const channel = amazonChannel(amz, ['wh-1']);
+    const put = await api(s, 'PUT', '/v1/channels/amzf', { ...channel, settings: { ...channel.settings, pushBy: 'feed' } });
     expect(put.status, JSON.stringify(put.json)).toBe(200);
     const feedsBefore = ok('createFeed', 202);
     await postEvents(s, skus.map((sku) => sold(sku, 'wh-1', 1)));

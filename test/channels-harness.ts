@@ -94,9 +94,6 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
 export function amazonChannel(amz: AmazonStandIn, locationIds: string[], bufferUnits = 0) {
   return {
     kind: 'amazon', pool: locationIds, bufferUnits,
-    settings: {
-      sellerId: amz.sellerId, marketplaceIds: [amz.marketplaceId], clientId: amz.clientId, clientSecret: amz.clientSecret, refreshToken: amz.refreshToken,
-      fulfilmentLocationIds: locationIds, endpoint: amz.url, lwaUrl: amz.lwaUrl, rateScale: 100,
-    },
+    settings: amz.channelSettings(locationIds, { rateScale: 100 }),
   };
 }
